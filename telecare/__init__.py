@@ -1,0 +1,1 @@
+"""Telecare core: settings, database, models, clock, enrolment, alarms, the `telecare` command."""

@@ -1,0 +1,22 @@
+"""The core model. Importing this package registers every table on `Base.metadata`."""
+
+from telecare.models.alarm import Alarm, AlarmEvent, AlarmKind, AlarmState, Outcome, Severity
+from telecare.models.audit import AuditEntry
+from telecare.models.base import Base
+from telecare.models.device import Device, DeviceKind, DeviceState
+from telecare.models.enrollee import (
+    Contact,
+    Enrollee,
+    EnrolleePhone,
+    EnrolleeState,
+    PhoneKind,
+    Relation,
+    Sex,
+)
+from telecare.models.user import ApiToken, Role, User
+
+__all__ = [
+    "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "ApiToken", "AuditEntry", "Base",
+    "Contact", "Device", "DeviceKind", "DeviceState", "Enrollee", "EnrolleePhone",
+    "EnrolleeState", "Outcome", "PhoneKind", "Relation", "Role", "Severity", "Sex", "User",
+]

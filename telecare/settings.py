@@ -1,0 +1,212 @@
+"""Typed settings: config/telecare.toml, then a site file, then TELECARE_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "TELECARE_"
+PROJECT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot start with; the message names it."""
+
+
+def _key(f: dataclasses.Field) -> str:
+    # `from` is a Python keyword but the natural TOML/env name (TELECARE_TWILIO_FROM).
+    return f.metadata.get("key", f.name)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    url: str = "embedded"
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = ""
+    auth_token: str = ""
+    from_: str = field(default="", metadata={"key": "from"})
+    api_url: str = ""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""
+    session_minutes: int = 480
+    languages: list[str] = field(default_factory=lambda: ["it", "en"])
+
+
+@dataclass(frozen=True)
+class EnrolmentSettings:
+    minimum_age: int = 80
+    phone_region: str = "IT"
+    languages: list[str] = field(default_factory=lambda: ["it", "en"])
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    timezone: str = "Europe/Rome"
+    public_url: str = "http://127.0.0.1:8000"
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    enrolment: EnrolmentSettings = field(default_factory=EnrolmentSettings)
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, or the default SQLite file in the data folder."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'telecare.db').resolve()}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(environ: typing.Mapping[str, str] | None = None) -> Settings:
+    """Read the defaults, the site file (TELECARE_CONFIG) and the environment, in that order."""
+    environ = os.environ if environ is None else environ
+    config_dir = Path(environ.get(f"{ENV_PREFIX}CONFIG_DIR", PROJECT_CONFIG_DIR))
+    layers = [_read_toml(config_dir / "telecare.toml", required=False)]
+    site_file = environ.get(f"{ENV_PREFIX}CONFIG")
+    if site_file:
+        layers.append(_read_toml(Path(site_file), required=True))
+    settings = _build(Settings, layers, environ, section="")
+    _check(settings)
+    return settings
+
+
+def _read_toml(path: Path, *, required: bool) -> dict:
+    if not path.exists():
+        if required:
+            raise SettingsError(f"TELECARE_CONFIG: file {path} does not exist")
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def _build(cls, layers: list[dict], environ, section: str):
+    hints = typing.get_type_hints(cls)
+    known = {_key(f) for f in dataclasses.fields(cls)}
+    for layer in layers:
+        for name in layer:
+            if name not in known:
+                where = f"[{section}] " if section else ""
+                raise SettingsError(f"{where}{name}: unknown setting")
+    values = {}
+    for f in dataclasses.fields(cls):
+        key = _key(f)
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            sub_layers = [layer.get(key, {}) for layer in layers]
+            for layer in sub_layers:
+                if not isinstance(layer, dict):
+                    raise SettingsError(f"[{key}]: expected a table")
+            values[f.name] = _build(hint, sub_layers, environ, section=key)
+            continue
+        env_name = ENV_PREFIX + (f"{section}_{key}" if section else key).upper()
+        label = f"[{section}] {key}" if section else key
+        raw: object = dataclasses.MISSING
+        for layer in layers:
+            if key in layer:
+                raw = layer[key]
+        if env_name in environ:
+            raw, label = environ[env_name], env_name
+        elif f"{env_name}_FILE" in environ:
+            raw, label = _read_secret(f"{env_name}_FILE", environ[f"{env_name}_FILE"]), env_name
+        if raw is not dataclasses.MISSING:
+            values[f.name] = _coerce(raw, hint, label)
+    return cls(**values)
+
+
+def _read_secret(variable: str, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{variable}: cannot read {path} ({exc.strerror})") from exc
+
+
+def _coerce(raw: object, hint, label: str):
+    """Turn a TOML value or an environment string into the field's type, or say why not."""
+    if hint is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{label}: expected true or false, got {raw!r}")
+    if hint is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise SettingsError(f"{label}: expected a whole number, got {raw!r}") from None
+    if hint is Path:
+        return Path(str(raw))
+    if hint is str:
+        if not isinstance(raw, str):
+            raise SettingsError(f"{label}: expected text, got {raw!r}")
+        return raw
+    if typing.get_origin(hint) is list:
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+            raise SettingsError(f"{label}: expected a list of text, got {raw!r}")
+        return raw
+    raise SettingsError(f"{label}: unsupported setting type {hint!r}")
+
+
+def _check(settings: Settings) -> None:
+    """Values that parse but cannot work."""
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"TELECARE_TIMEZONE: expected an IANA time zone such as Europe/Rome, "
+            f"got {settings.timezone!r}"
+        ) from None
+    if not settings.public_url.startswith(("http://", "https://")):
+        raise SettingsError(
+            f"TELECARE_PUBLIC_URL: expected an http:// or https:// URL, got {settings.public_url!r}"
+        )
+    mqtt = settings.mqtt.url
+    if mqtt != "embedded" and not mqtt.startswith(("mqtt://", "mqtts://")):
+        raise SettingsError(
+            f"TELECARE_MQTT_URL: expected 'embedded', mqtt://... or mqtts://..., got {mqtt!r}"
+        )
+    if settings.enrolment.minimum_age < 0 or settings.enrolment.minimum_age > 120:
+        raise SettingsError(
+            "TELECARE_ENROLMENT_MINIMUM_AGE: expected an age between 0 and 120, "
+            f"got {settings.enrolment.minimum_age}"
+        )
+    if not settings.enrolment.languages:
+        raise SettingsError("TELECARE_ENROLMENT_LANGUAGES: expected at least one language")
+    if not 0 < settings.web.port < 65536:
+        raise SettingsError(f"TELECARE_WEB_PORT: expected a port number, got {settings.web.port}")
