@@ -1,0 +1,31 @@
+"""The `telecare` command. Part of the composition root: it may import every package."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from telecare.commands import db, enrolment, run, users
+from telecare.runtime import Runtime
+from telecare.settings import SettingsError, load_settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def telecare(ctx: click.Context) -> None:
+    """Telecare: alarm buttons, weekly courtesy calls and warnings for elderly people."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    ctx.obj = Runtime(settings)
+    ctx.call_on_close(ctx.obj.close)
+
+
+for command in (db.db, users.users, enrolment.import_, enrolment.seed, run.serve, run.demo):
+    telecare.add_command(command)
+
+
+def main() -> None:
+    sys.exit(telecare.main(prog_name="telecare"))

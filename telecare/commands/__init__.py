@@ -1,0 +1,1 @@
+"""The `telecare` command's subcommands, one module per area."""

@@ -1,0 +1,1 @@
+"""Enrolment: who may join the service, and the records social services keep."""
