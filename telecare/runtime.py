@@ -1,4 +1,4 @@
-"""What a command or a service process shares: settings, the engine, the session factory, the clock."""
+"""What a command or a service process shares: settings, engine, session factory, clock."""
 
 from __future__ import annotations
 

@@ -86,7 +86,9 @@ def create_token(session: Session, user: User, name: str, actor: Actor,
 
 def user_for_token(session: Session, secret: str, now: datetime) -> User | None:
     token = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None)
+        )
     ).first()
     if token is None or not token.user.active:
         return None

@@ -7,16 +7,18 @@ same tests on PostgreSQL.
 from __future__ import annotations
 
 import os
+import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from telecare.db import make_engine
 from telecare.migrate import upgrade
-from telecare.models import Base
 from telecare.settings import DatabaseSettings, EnrolmentSettings, Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -33,17 +35,35 @@ def _test_database_url(sqlite_path: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    return _test_database_url(str(tmp_path_factory.mktemp("db") / "test.db"))
+    url = _test_database_url(str(tmp_path_factory.mktemp("db") / "test.db"))
+    if url.startswith("sqlite"):
+        yield url
+        return
+    # A private database per run on the given server, so parallel runs never meet.
+    with _private_database(url) as private_url:
+        yield private_url
+
+
+@contextmanager
+def _private_database(server_url: str):
+    server = make_url(server_url)
+    name = f"telecare_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server.render_as_string(hide_password=False)).execution_options(
+        isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def engine(database_url) -> Engine:
-    """A database built by the migrations themselves, emptied first if it is a shared server."""
+    """A database built by the migrations themselves."""
     engine = make_engine(database_url)
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as connection:
-            Base.metadata.drop_all(connection)
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     upgrade(database_url)
     yield engine
     engine.dispose()

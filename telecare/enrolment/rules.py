@@ -45,7 +45,7 @@ def normalise_codice_fiscale(raw: str) -> str:
 
 
 def check_codice_fiscale(code: str, birth_date: date | None, sex: str | None) -> list[FieldError]:
-    """Well formed, with a correct check letter, a known birthplace, and agreeing with the record."""
+    """Well formed, a correct check letter, a known birthplace, agreeing with the record."""
     field = "codice_fiscale"
     if len(code) != 16:
         return [FieldError(field, N_("must be 16 characters (the temporary 11-digit code "
@@ -53,7 +53,8 @@ def check_codice_fiscale(code: str, birth_date: date | None, sex: str | None) ->
     try:
         cf_stdnum.validate(code)
     except StdnumError as exc:
-        return [FieldError(field, N_("is not valid: %(why)s"), {"why": str(exc.message).lower().rstrip(".")})]
+        why = str(exc.message).lower().rstrip(".")
+        return [FieldError(field, N_("is not valid: %(why)s"), {"why": why})]
     errors = []
     if birth_date is not None:
         # The code keeps two digits of the year: read them in the century around the record's.

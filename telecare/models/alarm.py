@@ -93,7 +93,7 @@ class AlarmEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarm.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(40))  # opened, repeated, acknowledged, call, sms, note...
+    kind: Mapped[str] = mapped_column(String(40))  # opened, repeated, acknowledged, call, note...
     actor: Mapped[str] = mapped_column(String(100), default="system")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     detail: Mapped[dict] = mapped_column(default=dict)

@@ -17,7 +17,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    actor: Mapped[str] = mapped_column(String(100))  # username, "cli:<user>", "api:<token>", "system"
+    actor: Mapped[str] = mapped_column(String(100))  # username, "cli:<user>", "system"
     action: Mapped[str] = mapped_column(String(40))  # view, create, update, suspend, end, import...
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None]

@@ -102,7 +102,9 @@ class EnrolleePhone(Base):
     __tablename__ = "enrollee_phone"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enrollee_id: Mapped[int] = mapped_column(ForeignKey("enrollee.id", ondelete="CASCADE"), index=True)
+    enrollee_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollee.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[str] = mapped_column(String(20), index=True)  # E.164
     kind: Mapped[PhoneKind] = mapped_column(str_enum(PhoneKind))
     position: Mapped[int] = mapped_column(default=0)
@@ -114,7 +116,9 @@ class Contact(Base):
     __tablename__ = "contact"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enrollee_id: Mapped[int] = mapped_column(ForeignKey("enrollee.id", ondelete="CASCADE"), index=True)
+    enrollee_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollee.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     relation: Mapped[Relation] = mapped_column(str_enum(Relation))
     phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164

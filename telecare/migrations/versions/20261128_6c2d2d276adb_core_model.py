@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-28 21:54:24.132533
 """
 
-from alembic import op
 import sqlalchemy as sa
-import telecare.models.base
+from alembic import op
 
+import telecare.models.base
 
 revision = '6c2d2d276adb'
 down_revision = None
