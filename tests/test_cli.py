@@ -1,0 +1,58 @@
+"""The `telecare` command on a real database file, as an operator would run it."""
+
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from telecare.cli import telecare
+
+
+def run(tmp_path, *args, input=None, env=None):
+    environ = {"TELECARE_DATA_DIR": str(tmp_path), "TELECARE_DATABASE_URL": ""}
+    environ.update(env or {})
+    return CliRunner().invoke(telecare, list(args), input=input, env=environ)
+
+
+def test_it_creates_the_schema_and_the_first_admin(tmp_path):
+    upgraded = run(tmp_path, "db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "database at head" in upgraded.output
+
+    created = run(tmp_path, "users", "create", "Admin", "--role", "admin",
+                  "--name", "Mario Bianchi", input="correct horse battery\ncorrect horse battery\n")
+    assert created.exit_code == 0, created.output
+    assert "created admin admin" in created.output
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'telecare.db'}")
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT username, role, password_hash FROM app_user")).one()
+    assert row.username == "admin" and row.role == "admin"
+    assert row.password_hash.startswith("$argon2")
+    assert run(tmp_path, "db", "check").exit_code == 0
+
+
+def test_it_refuses_a_short_password_naming_the_field(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    result = run(tmp_path, "users", "create", "x", "--password", "short")
+    assert result.exit_code == 1
+    assert "password: must be at least 12 characters" in result.output
+
+
+def test_it_issues_a_token_shown_once_and_stored_as_a_hash(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    run(tmp_path, "users", "create", "api", "--role", "social_worker",
+        "--password", "a long enough password")
+    result = run(tmp_path, "users", "token", "api", "--name", "anagrafe")
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip()
+    assert secret.startswith("tc_")
+    engine = create_engine(f"sqlite:///{tmp_path / 'telecare.db'}")
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT name, token_hash FROM api_token")).one()
+    assert stored.name == "anagrafe"
+    assert secret not in stored.token_hash
+
+
+def test_it_stops_on_a_malformed_setting_naming_the_variable(tmp_path):
+    result = run(tmp_path, "db", "upgrade", env={"TELECARE_ENROLMENT_MINIMUM_AGE": "old"})
+    assert result.exit_code == 1
+    assert "TELECARE_ENROLMENT_MINIMUM_AGE: expected a whole number, got 'old'" in result.output
