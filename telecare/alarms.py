@@ -1,0 +1,130 @@
+"""Alarm state: the one place it changes. Open (or repeat), acknowledge, clear, note, resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from blinker import Namespace
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from telecare.actor import Actor
+from telecare.errors import N_, FieldError, ValidationFailed
+from telecare.models import Alarm, AlarmEvent, AlarmKind, AlarmState, Outcome, Severity
+
+signals = Namespace()
+# Sent with the alarm's id once the transaction that opened it has committed, so whoever
+# listens (the escalation engine, the live queue) can read the row at once.
+alarm_opened = signals.signal("alarm-opened")
+_PENDING = "telecare.alarms.opened"
+
+
+def raise_alarm(session: Session, *, enrollee_id: int | None, kind: AlarmKind,
+                severity: Severity, now: datetime, device_id: int | None = None,
+                actor: Actor | None = None, **detail) -> tuple[Alarm, bool]:
+    """Open an alarm, or add to the unresolved one of the same enrollee and kind.
+
+    Returns the alarm and whether it is new.
+    """
+    actor = actor or Actor.system()
+    existing = _unresolved(session, enrollee_id, kind)
+    if existing is None:
+        alarm = Alarm(enrollee_id=enrollee_id, device_id=device_id, kind=kind, severity=severity,
+                      state=AlarmState.OPEN, opened_at=now, last_event_at=now)
+        try:
+            # A savepoint: a second process may open the same alarm at the same moment,
+            # and the unique index lets only one win.
+            with session.begin_nested():
+                session.add(alarm)
+                session.flush()
+        except IntegrityError:
+            existing = _unresolved(session, enrollee_id, kind)
+            if existing is None:
+                raise
+        else:
+            _add_event(session, alarm, "opened", actor, now, severity=severity.value, **detail)
+            session.info.setdefault(_PENDING, []).append(alarm.id)
+            return alarm, True
+    existing.last_event_at = now
+    if _rank(severity) < _rank(existing.severity):
+        existing.severity = severity  # a fall after a low battery is a fall
+    _add_event(session, existing, "repeated", actor, now, **detail)
+    return existing, False
+
+
+def acknowledge(session: Session, alarm: Alarm, actor: Actor, via: str, now: datetime) -> None:
+    """Someone has taken charge: the ladder stops."""
+    if alarm.state != AlarmState.OPEN:
+        raise ValidationFailed([FieldError("state", N_("the alarm is already %(state)s"),
+                                           {"state": alarm.state.value})])
+    alarm.state = AlarmState.ACKNOWLEDGED
+    alarm.acknowledged_at, alarm.acknowledged_by_id, alarm.acknowledged_via = (
+        now, actor.user_id, via)
+    _add_event(session, alarm, "acknowledged", actor, now, via=via)
+
+
+def clear(session: Session, alarm: Alarm, now: datetime, reason: str) -> None:
+    """The condition went away by itself; an operator still acknowledges and resolves it."""
+    if alarm.cleared_at is None and alarm.state != AlarmState.RESOLVED:
+        alarm.cleared_at = now
+        _add_event(session, alarm, "cleared", Actor.system(), now, reason=reason)
+
+
+def add_note(session: Session, alarm: Alarm, actor: Actor, text: str, now: datetime) -> None:
+    if not text.strip():
+        raise ValidationFailed([FieldError("note", N_("is required"))])
+    _add_event(session, alarm, "note", actor, now, text=text.strip())
+
+
+def resolve(session: Session, alarm: Alarm, actor: Actor, outcome: Outcome | str, note: str,
+            now: datetime) -> None:
+    errors = []
+    if alarm.state == AlarmState.RESOLVED:
+        errors.append(FieldError("state", N_("the alarm is already resolved")))
+    try:
+        outcome = Outcome(outcome)
+    except ValueError:
+        errors.append(FieldError("outcome", N_("%(value)s is not one of %(choices)s"),
+                                 {"value": outcome,
+                                  "choices": ", ".join(o.value for o in Outcome)}))
+    if not note.strip():
+        errors.append(FieldError("note", N_("is required")))
+    if errors:
+        raise ValidationFailed(errors)
+    if alarm.state == AlarmState.OPEN:
+        acknowledge(session, alarm, actor, "console", now)
+    alarm.state = AlarmState.RESOLVED
+    alarm.resolved_at, alarm.resolved_by_id = now, actor.user_id
+    alarm.outcome, alarm.outcome_note = outcome, note.strip()
+    _add_event(session, alarm, "resolved", actor, now, outcome=outcome.value)
+
+
+def _unresolved(session: Session, enrollee_id: int | None, kind: AlarmKind) -> Alarm | None:
+    if enrollee_id is None:
+        return None  # an unassigned device's alarm has no one to group it with
+    return session.scalars(
+        select(Alarm).where(Alarm.enrollee_id == enrollee_id, Alarm.kind == kind,
+                            Alarm.state != AlarmState.RESOLVED)
+    ).first()
+
+
+def _add_event(session: Session, alarm: Alarm, kind: str, actor: Actor, now: datetime,
+               **detail) -> None:
+    session.add(AlarmEvent(alarm=alarm, at=now, kind=kind, actor=actor.name,
+                           user_id=actor.user_id, detail=detail))
+
+
+def _rank(severity: Severity) -> int:
+    return [Severity.CRITICAL, Severity.HIGH, Severity.LOW].index(severity)
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_opened(session: Session) -> None:
+    for alarm_id in session.info.pop(_PENDING, []):
+        alarm_opened.send(alarm_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_opened(session: Session) -> None:
+    session.info.pop(_PENDING, None)
