@@ -1,0 +1,52 @@
+"""The Flask application: social-services pages, the console's sign-in, the JSON API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, g
+
+from telecare.runtime import Runtime
+from web import access, i18n
+from web.secret import secret_key
+
+
+def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
+    """The application factory: one app per runtime; tests pass their own settings."""
+    settings = runtime.settings
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=secret_key(settings),
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.web.session_minutes),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        SESSION_COOKIE_NAME="telecare_session",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,  # a CSV of 100,000 enrollees fits
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        LANGUAGES=list(settings.web.languages),
+        BABEL_DEFAULT_LOCALE=settings.web.languages[0],
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        LOGIN_ATTEMPTS=5,
+        LOGIN_LOCKOUT_MINUTES=15,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["telecare.runtime"] = runtime
+
+    @app.teardown_appcontext
+    def close_db(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    i18n.init_app(app)
+    access.init_app(app)
+
+    from web import admin, api, audit_log, auth, contacts, enrollees, health, home, imports
+
+    for module in (auth, home, health, enrollees, contacts, imports, admin, audit_log, api):
+        app.register_blueprint(module.bp)
+    access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
+    return app
