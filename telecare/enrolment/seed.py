@@ -1,0 +1,320 @@
+"""Fake but realistic enrollees of the Città metropolitana di Milano, for demos and benchmarks.
+
+People are spread over the province's 133 municipalities in proportion to their population
+(telecare/data/population_mi.csv, derived from ISTAT data by scripts/derive_population.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import random
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, tzinfo
+from functools import cache
+from importlib import resources
+from typing import TextIO
+
+from codicefiscale import codicefiscale as cf_library
+from faker import Faker
+from faker.providers.person.it_IT import Provider as ItalianNames
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from telecare import audit
+from telecare.actor import Actor
+from telecare.enrolment import rules
+from telecare.enrolment.importer import COLUMNS, DEFAULT_ZONE, as_csv_row, insert_enrollees
+from telecare.enrolment.municipalities import registry
+from telecare.enrolment.record import ContactInput, EnrolleeInput, PhoneInput
+from telecare.models import Enrollee, EnrolleeState, PhoneKind, Relation, Sex
+from telecare.settings import EnrolmentSettings
+
+# Where many of Milan's elderly were born: the 1950s-60s migration from the south and the
+# Veneto, plus Lombardy's own towns. Belfiore (cadastral) codes, as in the codice fiscale.
+BIRTHPLACES_ELSEWHERE = ["F839", "G273", "A662", "H501", "D643", "C351", "H224", "A794",
+                         "B157", "G388", "D150", "L219", "L736", "H703", "B519", "L049"]
+MOBILE_PREFIXES = ["320", "324", "327", "328", "329", "330", "331", "333", "334", "335", "336",
+                   "337", "338", "339", "340", "342", "344", "345", "346", "347", "348", "349",
+                   "350", "351", "366", "380", "388", "389", "391", "392", "393"]
+HEALTH_NOTES = ["", "", "Ipertensione", "Diabete di tipo 2", "Cardiopatia: porta un pacemaker",
+                "Fibrillazione atriale, in terapia anticoagulante", "BPCO, ossigeno di notte",
+                "Lieve deficit uditivo: parlare lentamente e ad alta voce",
+                "Cammina con il deambulatore", "Esiti di frattura del femore",
+                "Morbo di Parkinson", "Decadimento cognitivo lieve", "Ipovedente",
+                "Allergia alla penicillina", "Insufficienza renale cronica"]
+ACCESS_NOTES = ["Citofono {last}", "Chiave dalla vicina del pianerottolo",
+                "Portineria aperta 8-13 e 15-19", "Cancello carraio, citofono a sinistra",
+                "Scala B, ascensore fino al 5° piano", "Casa di ringhiera, ultima porta",
+                "Cane in casa, tranquillo", "Chiave in portineria", ""]
+CONSENT_NOTES = ["Firmato in presenza dell'assistente sociale",
+                 "Firmato dalla figlia, amministratrice di sostegno",
+                 "Firmato a domicilio", ""]
+AGE_EXCEPTIONS = ["Dipendenza documentata: esiti di ictus", "Invalidità civile al 100%",
+                  "Morbo di Parkinson avanzato, vive sola",
+                  "Demenza iniziale, segnalata dal medico di base",
+                  "Dimissione protetta dopo ricovero"]
+NEIGHBOUR_NOTES = ["Abita al piano di sopra", "Stesso pianerottolo", "Portinaia dello stabile",
+                   "Abita nel palazzo di fronte", ""]
+BROKEN_KINDS = ("codice_fiscale", "landline", "municipality_istat", "birth_date", "duplicate")
+
+
+@dataclass(frozen=True)
+class Place:
+    istat: str
+    name: str
+    population: int
+    cadastral_code: str
+
+
+@cache
+def places_mi() -> tuple[Place, ...]:
+    """The municipalities of the Città metropolitana di Milano with their 2011 population."""
+    text = resources.files("telecare").joinpath("data/population_mi.csv").read_text("utf-8")
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    known = registry()
+    return tuple(Place(row["istat"], row["name"], int(row["population_2011"]),
+                       known[row["istat"]].cadastral_code)
+                 for row in csv.DictReader(lines) if row["istat"] in known)
+
+
+# The library's full `encode` parses and looks everything up (~5 ms a person); its public parts,
+# cached, take microseconds, which is what 100,000 people need.
+_lastname_code = cache(cf_library.encode_lastname)
+_firstname_code = cache(cf_library.encode_firstname)
+
+
+@cache
+def _birthdate_code(born: date, sex: str) -> str:
+    return cf_library.encode_birthdate(datetime(born.year, born.month, born.day), sex)
+
+
+def codice_fiscale(last_name: str, first_name: str, sex: str, born: date, place: str) -> str:
+    """The codice fiscale of a person born at the place with this Belfiore code."""
+    code = (_lastname_code(last_name) + _firstname_code(first_name)
+            + _birthdate_code(born, sex) + place)
+    return code + cf_library.encode_cin(code)
+
+
+class PersonFactory:
+    """Makes fake enrollees; the same seed gives the same people."""
+
+    def __init__(self, seed: int | None, today: date, policy: EnrolmentSettings,
+                 contacts: int = 2, avoid: set[str] | frozenset = frozenset()):
+        self.random = random.Random(seed)
+        self.today, self.policy, self.contacts = today, policy, contacts
+        faker = Faker("it_IT")
+        faker.seed_instance(seed)
+        # Name lists straight from Faker's Italian provider; street names drawn once from Faker
+        # (a Faker call per field would dominate the time for 100,000 people).
+        self.first_names = {Sex.FEMALE: sorted(ItalianNames.first_names_female),
+                            Sex.MALE: sorted(ItalianNames.first_names_male)}
+        self.last_names = sorted(ItalianNames.last_names)
+        kinds = ["Via"] * 7 + ["Viale", "Corso", "Piazza", "Largo", "Vicolo"]
+        self.streets = [f"{self.random.choice(kinds)} {faker.street_name().split(' ', 1)[-1]}"
+                        for _ in range(800)]
+        self.places = places_mi()
+        self.cumulative = list(itertools.accumulate(p.population for p in self.places))
+        self.taken = set(avoid)
+
+    def people(self, count: int) -> Iterator[EnrolleeInput]:
+        for _ in range(count):
+            yield self.person()
+
+    def person(self, *, age: int | None = None, exception: str | None = None) -> EnrolleeInput:
+        """A new person (codice fiscale not yet taken); age and exception reason if given."""
+        while True:
+            person = self._candidate(age, exception)
+            # Two people can share a code (omocodia): the tax office then changes digits into
+            # letters. Here a collision simply means making someone else.
+            if person.codice_fiscale not in self.taken:
+                self.taken.add(person.codice_fiscale)
+                return person
+
+    def _candidate(self, age: int | None, exception: str | None) -> EnrolleeInput:
+        rng = self.random
+        sex = Sex.FEMALE if rng.random() < 0.65 else Sex.MALE  # most very old people are women
+        first_name = rng.choice(self.first_names[sex])
+        last_name = rng.choice(self.last_names)
+        if age is None:
+            age = rng.randint(70, 79) if rng.random() < 0.08 else int(rng.triangular(80, 101, 82))
+        anniversary = date(self.today.year - age, self.today.month, min(self.today.day, 28))
+        born = anniversary - timedelta(days=rng.randrange(0, 364))  # exactly `age` years old
+        if rules.age_on(born, self.today) < self.policy.minimum_age and exception is None:
+            exception = rng.choice(AGE_EXCEPTIONS)
+        place = self.places[_weighted_index(rng, self.cumulative)]
+        born_at = rng.choice(BIRTHPLACES_ELSEWHERE) if rng.random() < 0.35 else place.cadastral_code
+        languages = self.policy.languages
+        language = languages[0] if rng.random() < 0.95 or len(languages) == 1 else rng.choice(
+            languages[1:])
+        postal_code = f"201{rng.randint(21, 62)}" if place.istat == "015146" else ""
+        return EnrolleeInput(
+            first_name=first_name, last_name=last_name, sex=sex, birth_date=born,
+            codice_fiscale=codice_fiscale(last_name, first_name, sex.value, born, born_at),
+            language=language,
+            address_street=f"{rng.choice(self.streets)} {rng.randint(1, 180)}",
+            address_postal_code=postal_code,
+            address_floor=rng.choice(["", "terra", "1", "2", "3", "4", "5", "6", "rialzato"]),
+            municipality_istat=place.istat, latitude=None, longitude=None,
+            lives_alone=rng.random() < 0.6,
+            health_notes=rng.choice(HEALTH_NOTES),
+            access_notes=rng.choice(ACCESS_NOTES).format(last=last_name),
+            consent_date=self.today - timedelta(days=rng.randrange(0, 3 * 365)),
+            consent_note=rng.choice(CONSENT_NOTES),
+            age_exception_reason=exception or "",
+            phones=self._phones(), contacts=self._contacts(last_name, language),
+        )
+
+    def _phones(self) -> list[PhoneInput]:
+        has_landline = self.random.random() < 0.85
+        phones = [PhoneInput(self.landline(), PhoneKind.LANDLINE)] if has_landline else []
+        if not has_landline or self.random.random() < 0.4:
+            phones.append(PhoneInput(self.mobile(), PhoneKind.MOBILE))
+        return phones
+
+    def _contacts(self, last_name: str, language: str) -> list[ContactInput]:
+        rng = self.random
+        contacts = []
+        for slot in range(self.contacts):
+            sex = rng.choice(list(Sex))
+            first = rng.choice(self.first_names[sex])
+            if slot == 0:
+                relation = Relation.NEIGHBOUR if rng.random() < 0.7 else Relation.FRIEND
+                contacts.append(ContactInput(
+                    name=f"{first} {rng.choice(self.last_names)}", relation=relation,
+                    phone=self.mobile(), can_sms=True, language="it", holds_key=True,
+                    notes=rng.choice(NEIGHBOUR_NOTES) if relation == Relation.NEIGHBOUR else ""))
+            elif slot == 2:
+                contacts.append(ContactInput(
+                    name=f"Dott. {first} {rng.choice(self.last_names)}", relation=Relation.DOCTOR,
+                    phone=self.landline(), can_sms=False, language="it", holds_key=False,
+                    notes="Medico di base"))
+            else:
+                family = last_name if rng.random() < 0.6 else rng.choice(self.last_names)
+                contacts.append(ContactInput(
+                    name=f"{first} {family}", relation=Relation.FAMILY, phone=self.mobile(),
+                    can_sms=True, language=language, holds_key=rng.random() < 0.5))
+        return contacts
+
+    def landline(self) -> str:
+        # Milan's area code 02 and eight digits, the first not 0 or 1; every such number
+        # passes phonenumbers' check (tests/test_seed.py validates what is generated).
+        return f"+3902{self.random.randint(20_000_000, 99_999_999)}"
+
+    def mobile(self) -> str:
+        return f"+39{self.random.choice(MOBILE_PREFIXES)}{self.random.randint(0, 9_999_999):07d}"
+
+
+def _weighted_index(rng: random.Random, cumulative: list[int]) -> int:
+    return bisect_right(cumulative, rng.randrange(cumulative[-1]))
+
+
+# Seeding the database --------------------------------------------------------------------
+
+
+@dataclass
+class SeedReport:
+    enrollees: int = 0
+    phones: int = 0
+    contacts: int = 0
+
+
+def seed_enrollees(
+    session_factory: sessionmaker[Session], count: int, actor: Actor, now: datetime,
+    policy: EnrolmentSettings, *, seed: int | None = None, contacts: int = 2,
+    zone: tzinfo = DEFAULT_ZONE, progress: Callable[[int], None] | None = None,
+    batch_size: int = 2000,
+) -> SeedReport:
+    """Insert `count` fake enrollees (with phones and contacts) in bulk, one commit a batch."""
+    report = SeedReport()
+    with session_factory() as session:
+        taken = set(session.scalars(select(Enrollee.codice_fiscale).where(
+            Enrollee.state != EnrolleeState.ENDED)))
+        factory = PersonFactory(seed, now.astimezone(zone).date(), policy, contacts, taken)
+        people = factory.people(count)
+        while batch := list(itertools.islice(people, batch_size)):
+            insert_enrollees(session, batch, now)
+            session.commit()
+            report.enrollees += len(batch)
+            report.phones += sum(len(p.phones) for p in batch)
+            report.contacts += sum(len(p.contacts) for p in batch)
+            if progress is not None:
+                progress(len(batch))
+        audit.record(session, actor, "seed", "enrollee", None, now, enrollees=report.enrollees,
+                     seed=seed)
+        session.commit()
+    return report
+
+
+# A test file for the importer ------------------------------------------------------------
+
+
+@dataclass
+class ImportFile:
+    text: str
+    rows: int
+    # Spreadsheet row number -> the field the importer must report for that row.
+    broken: dict[int, str] = field(default_factory=dict)
+
+
+def make_import_file(rows: int, broken_each: int, today: date, policy: EnrolmentSettings, *,
+                     seed: int | None = None, avoid: set[str] | frozenset = frozenset(),
+                     contacts: int = 2, delimiter: str = ",") -> ImportFile:
+    """A CSV file of new people in which `broken_each` rows per kind of mistake are wrong:
+    a wrong codice fiscale, a bad landline, an unknown municipality, someone under age with
+    no reason, and a person repeated from an earlier row."""
+    factory = PersonFactory(seed, today, policy, min(contacts, 3), avoid)
+    rng = random.Random(seed)
+    kinds = [kind for kind in BROKEN_KINDS for _ in range(broken_each)]
+    if len(kinds) >= rows:
+        raise ValueError(f"{len(kinds)} broken rows do not fit in {rows} rows")
+    # Row 2 (the first person) is always good, so every repeat has an earlier good row to copy.
+    positions = rng.sample(range(1, rows), len(kinds))
+    rng.shuffle(kinds)
+    breakage = dict(zip(positions, kinds, strict=True))
+    people: list[EnrolleeInput] = []
+    broken: dict[int, str] = {}
+    last_good = 0
+    for index in range(rows):
+        kind = breakage.get(index)
+        row_number = index + 2
+        if kind == "duplicate":
+            people.append(people[last_good])
+            broken[row_number] = "codice_fiscale"
+            continue
+        if kind == "birth_date":
+            young = rng.randint(max(policy.minimum_age - 20, 0), policy.minimum_age - 1)
+            person = factory.person(age=young, exception="")
+        else:
+            person = factory.person()
+        if kind == "codice_fiscale":
+            code = person.codice_fiscale
+            wrong = "A" if code[15] != "A" else "B"
+            person = replace(person, codice_fiscale=code[:15] + wrong)
+        elif kind == "municipality_istat":
+            person = replace(person, municipality_istat="999999")
+        if kind is None:
+            last_good = index
+        else:
+            broken[row_number] = kind if kind != "duplicate" else "codice_fiscale"
+        people.append(person)
+    out = io.StringIO()
+    write_rows(out, people, delimiter, bad_landlines={i + 2 for i, k in breakage.items()
+                                                       if k == "landline"})
+    return ImportFile(out.getvalue(), rows, broken)
+
+
+def write_rows(out: TextIO, people: list[EnrolleeInput], delimiter: str = ",",
+               bad_landlines: set[int] = frozenset()) -> None:
+    """People as rows of an import file (header first); listed row numbers get a bad landline."""
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=delimiter, lineterminator="\r\n",
+                            restval="")
+    writer.writeheader()
+    for row_number, person in enumerate(people, start=2):
+        row = as_csv_row(person)
+        if row_number in bad_landlines:
+            row["landline"] = "02 123"  # too short to be a number
+        writer.writerow(row)
