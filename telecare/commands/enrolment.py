@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def enrollees(ctx: click.Context, file: Path, report_path: Path | None) -> None:
     started = time.perf_counter()
     # The bar's length counts lines, an upper bound of the rows (a cell may span lines).
     with click.progressbar(length=max(text.count("\n"), 1), label="importing",
-                           file=click.get_text_stream("stderr")) as bar:
+                           file=sys.stderr) as bar:
         try:
             report = import_enrollees(
                 runtime.sessions, io.StringIO(text), Actor.cli(), runtime.clock.now(),
@@ -77,7 +78,7 @@ def seed(runtime, count: int, seed: int | None, contacts: int) -> None:
     """Fake enrollees in the Città metropolitana di Milano, for demos and benchmarks."""
     started = time.perf_counter()
     with click.progressbar(length=max(count, 1), label="seeding",
-                           file=click.get_text_stream("stderr")) as bar:
+                           file=sys.stderr) as bar:
         try:
             report = seed_enrollees(runtime.sessions, count, Actor.cli(), runtime.clock.now(),
                                     runtime.settings.enrolment, seed=seed, contacts=contacts,
