@@ -16,12 +16,16 @@ def _enrol(session, settings, **overrides):
 
 def test_it_finds_by_name_codice_fiscale_and_municipality(session, settings):
     milan = _enrol(session, settings, first_name="Maria", last_name="Rossi")
+    # Seven letters that could start a code ("ESPOSIT") are still a name.
+    naples = _enrol(session, settings, first_name="Rosa", last_name="Esposito",
+                    municipality_istat="063049", address_postal_code="80100")
     monza = _enrol(session, settings, first_name="Ugo", last_name="Neri",
                    municipality_istat="108033", address_postal_code="20900")
     session.flush()
     assert [e.id for e in search_enrollees(session, "rossi mar").items] == [milan.id]
     assert [e.id for e in search_enrollees(session, milan.codice_fiscale[:9]).items] == [milan.id]
     assert [e.id for e in search_enrollees(session, "monza").items] == [monza.id]
+    assert [e.id for e in search_enrollees(session, "esposito").items] == [naples.id]
     assert [e.id for e in search_enrollees(session, "108033").items] == [monza.id]
     assert [e.id for e in search_enrollees(session, municipality="Milano").items] == [milan.id]
 

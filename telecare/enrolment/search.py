@@ -13,8 +13,12 @@ from telecare.enrolment.municipalities import normalise_istat, registry
 from telecare.models import Enrollee, EnrolleeState
 
 MAX_PER_PAGE = 200
-# A codice fiscale starts with six letters and has digits by position 7.
-_CF_LIKE = re.compile(r"^[A-Z]{6}[0-9LMNPQRSTUV]", re.IGNORECASE)
+# The start of a codice fiscale: six letters, then the year's digits. Names never hold digits;
+# a whole code may (omocodia) have letters in every digit place, so that shape counts too.
+_CF_START = re.compile(r"^[A-Z]{6}[0-9]", re.IGNORECASE)
+_OMO = "[0-9LMNPQRSTUV]"
+_CF_WHOLE = re.compile(rf"^[A-Z]{{6}}{_OMO}{{2}}[A-Z]{_OMO}{{2}}[A-Z]{_OMO}{{3}}[A-Z]$",
+                       re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def _filtered(query: Select, q: str, state: EnrolleeState | None, municipality: 
     if not text:
         return query
     compact = text.replace(" ", "").upper()
-    if _CF_LIKE.match(compact):
+    if _CF_START.match(compact) or _CF_WHOLE.match(compact):
         return query.where(Enrollee.codice_fiscale.startswith(compact))
     if text.isdigit():
         return query.where(Enrollee.municipality_istat == normalise_istat(text))
