@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from web.labels import LANGUAGES, ROLES
@@ -20,9 +20,10 @@ class LoginForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     display_name = StringField(_l("Full name"), validators=[Length(max=200)])
-    role = SelectField(_l("Role"), choices=list(ROLES.items()))
-    language = SelectField(_l("Language"), choices=[("it", LANGUAGES["it"]),
-                                                    ("en", LANGUAGES["en"])])
+    role = SelectField(_l("Role"), choices=[SelectChoice(value, label)
+                                            for value, label in ROLES.items()])
+    language = SelectField(_l("Language"), choices=[SelectChoice(code, LANGUAGES[code])
+                                                    for code in ("it", "en")])
     password = PasswordField(_l("Password"), render_kw={"autocomplete": "new-password"})
 
 
