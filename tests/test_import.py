@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from pathlib import Path
 from datetime import date
 
 import pytest
@@ -250,3 +251,17 @@ def test_it_reports_an_empty_file(session_factory, settings, header):
 
     assert report.refused
     assert report.errors[0].row in (0, 1)
+
+
+def test_it_imports_the_sample_file_of_the_documentation(session_factory, session, settings):
+    docs = Path(__file__).resolve().parents[1] / "docs" / "import-format.md"
+    sample = docs.read_text(encoding="utf-8").split("```csv\n", 1)[1].split("```", 1)[0]
+
+    report = run_import(session_factory, settings, sample)
+    semicolons = run_import(session_factory, settings, sample.replace(",", ";"))
+
+    assert (report.rows, report.imported, report.errors) == (2, 2, [])
+    assert (semicolons.rows, semicolons.unchanged, semicolons.errors) == (2, 2, [])
+    maria = stored(session)["RSSMRA41C47F205N"]
+    assert maria.access_notes == "Citofono Rossi, chiave dalla vicina"
+    assert [c.name for c in maria.contacts] == ["Anna Verdi", "Paolo Rossi"]
