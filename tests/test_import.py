@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from pathlib import Path
 from datetime import date
+from pathlib import Path
 
 import pytest
 from codicefiscale import codicefiscale
