@@ -78,8 +78,9 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
     app.before_request(_check_access)
+    app.after_request(_protective_headers)
     app.register_error_handler(CSRFError, _csrf_error)
-    for code in (403, 404, 405, 413):
+    for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, _error_page)
 
 
@@ -150,6 +151,20 @@ API_ERRORS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 def api_error(code: int, message: str = ""):
     response = jsonify(error=API_ERRORS.get(code, "error"), message=message)
     response.status_code = code
+    return response
+
+
+def _protective_headers(response):
+    headers = response.headers
+    # Everything the console needs is on this site; no page may be framed (clickjacking).
+    headers.setdefault("Content-Security-Policy",
+                       "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        # Pages carry health data: no copy in the browser's or a proxy's cache.
+        headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from telecare.enrolment import service
 from telecare.enrolment.municipalities import lookup
 from telecare.enrolment.record import read_enrollee
+from telecare.enrolment.rules import age_on
 from telecare.enrolment.search import search_enrollees
 from telecare.errors import FieldError, ValidationFailed
 from telecare.models import Enrollee, EnrolleeState
@@ -76,13 +77,7 @@ def card(enrollee_id: int):
     db().commit()
     return render_template("enrollees/card.html", enrollee=enrollee,
                            municipality=lookup(enrollee.municipality_istat),
-                           age=_age(enrollee))
-
-
-def _age(enrollee: Enrollee) -> int:
-    from telecare.enrolment.rules import age_on
-
-    return age_on(enrollee.birth_date, now().astimezone(runtime().settings.zone).date())
+                           age=age_on(enrollee.birth_date, _today()))
 
 
 def _today():

@@ -86,3 +86,20 @@ def test_it_generates_the_secret_key_once_into_the_data_folder(settings):
     assert first.secret_key == second.secret_key == path.read_text().strip()
     assert len(first.secret_key) >= 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_it_sends_a_visitor_back_to_the_page_they_asked_for(client, users):
+    response = client.get("/enrollees?q=rossi")
+    assert response.status_code == 302
+    login_url = response.headers["Location"]
+    assert login_url.startswith("/login?next=")
+    signed_in = client.post(login_url, data={"username": "operator", "password": PASSWORD})
+    assert signed_in.headers["Location"] == "/enrollees?q=rossi"
+
+
+def test_it_keeps_pages_out_of_caches_and_frames(client, login):
+    login(Role.OPERATOR)
+    response = client.get("/enrollees")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
