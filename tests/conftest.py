@@ -104,3 +104,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("the shared reference data is not beside this checkout")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """Real argon2, with the cheapest parameters: the production cost is for attackers only."""
+    import argon2
+    from argon2.profiles import CHEAPEST
+
+    from telecare import users
+
+    production = users._hasher
+    users._hasher = argon2.PasswordHasher.from_parameters(CHEAPEST)
+    yield
+    users._hasher = production
