@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from telecare.enrolment import service
 from telecare.enrolment.municipalities import lookup
@@ -11,7 +12,7 @@ from telecare.enrolment.record import read_enrollee
 from telecare.enrolment.rules import age_on
 from telecare.enrolment.search import search_enrollees
 from telecare.errors import FieldError, ValidationFailed
-from telecare.models import Enrollee, EnrolleeState
+from telecare.models import Device, Enrollee, EnrolleeState
 from web import enrollee_form
 from web.access import READERS, WRITERS, actor, roles
 from web.db import db, now, runtime
@@ -20,7 +21,7 @@ from web.labels import STATES
 bp = Blueprint("enrollees", __name__, url_prefix="/enrollees")
 
 PER_PAGE = 50
-# The state change each button asks for, and the words on its confirmation page.
+# The state each button of the card asks for.
 STATE_ACTIONS = {
     "suspend": EnrolleeState.SUSPENDED,
     "reactivate": EnrolleeState.ACTIVE,
@@ -75,7 +76,9 @@ def card(enrollee_id: int):
     enrollee = get_enrollee(enrollee_id)
     service.viewed(db(), enrollee, actor(), now())
     db().commit()
-    return render_template("enrollees/card.html", enrollee=enrollee,
+    devices = db().scalars(select(Device).where(Device.enrollee_id == enrollee.id)
+                           .order_by(Device.id)).all()
+    return render_template("enrollees/card.html", enrollee=enrollee, devices=devices,
                            municipality=lookup(enrollee.municipality_istat),
                            age=age_on(enrollee.birth_date, _today()))
 

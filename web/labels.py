@@ -50,6 +50,8 @@ ROLES = {"operator": _l("operator"), "supervisor": _l("supervisor"),
 RELATIONS = {"neighbour": _l("neighbour"), "friend": _l("friend"), "family": _l("family"),
              "doctor": _l("doctor"), "other": _l("other")}
 PHONE_KINDS = {"landline": _l("landline"), "mobile": _l("mobile")}
+DEVICE_KINDS = {"pendant": _l("alarm pendant"), "fall_detector": _l("fall detector"),
+                "base_unit": _l("base unit")}
 SEXES = {"F": _l("female"), "M": _l("male")}
 LANGUAGES = {"it": "Italiano", "en": "English", "fr": "Français", "de": "Deutsch",
              "es": "Español", "ro": "Română", "ar": "العربية", "zh": "中文"}

@@ -7,7 +7,15 @@ from sqlalchemy import select
 from telecare.actor import Actor
 from telecare.enrolment import service
 from telecare.enrolment.record import read_enrollee
-from telecare.models import AuditEntry, Enrollee, EnrolleeState, Role
+from telecare.models import (
+    AuditEntry,
+    Device,
+    DeviceKind,
+    DeviceState,
+    Enrollee,
+    EnrolleeState,
+    Role,
+)
 from tests.conftest import NOW
 from tests.factories import enrollee_data
 
@@ -134,6 +142,16 @@ def test_it_records_every_view_of_the_card(client, login, session, settings):
     assert "Rosa" in page and "Milano (MI)" in page and "Anna Verdi" in page
     assert "/edit" not in page  # operators read, they do not edit
     assert audit_actions(session, enrollee.id)[-1] == ("view", "operator")
+
+
+def test_it_shows_the_persons_devices_on_the_card(client, login, session, settings):
+    enrollee = enrol(session, settings)
+    session.add(Device(serial="TC-000123", enrollee_id=enrollee.id, kind=DeviceKind.PENDANT,
+                       state=DeviceState.ACTIVE, battery=87, last_seen_at=NOW, created_at=NOW))
+    session.commit()
+    login(Role.OPERATOR)
+    page = client.get(f"/enrollees/{enrollee.id}").get_data(as_text=True)
+    assert "TC-000123" in page and "pulsante d" in page and "batteria 87%" in page
 
 
 def test_it_lists_searches_and_filters_in_pages(client, login, session, settings):
