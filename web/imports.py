@@ -9,6 +9,7 @@ import secrets
 from flask import Blueprint, abort, flash, render_template, request, send_file, session
 from flask_babel import gettext as _
 
+from telecare.enrolment import importer
 from telecare.enrolment.importer import ImportReport, import_enrollees, report_csv
 from web.access import WRITERS, actor, roles
 from web.db import db, now, runtime
@@ -23,19 +24,26 @@ KEPT_REPORTS = 5
 @roles(*WRITERS)
 def upload():
     if request.method == "GET":
-        return render_template("imports/upload.html", report=None)
+        return _page(report=None)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a CSV file to import."), "error")
-        return render_template("imports/upload.html", report=None), 400
+        return _page(report=None), 400
     db().close()  # the importer opens its own sessions, one per batch
     # utf-8-sig: spreadsheets saved as "CSV UTF-8" start with a byte-order mark.
     stream = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
     report = import_enrollees(runtime().sessions, stream, actor(), now(),
                               runtime().settings.enrolment, file_name=upload.filename)
     token = _keep(report) if report.errors else None
-    return render_template("imports/upload.html", report=report, file_name=upload.filename,
-                           token=token), 422 if report.refused else 200
+    return _page(report=report, file_name=upload.filename, token=token), \
+        422 if report.refused else 200
+
+
+def _page(**context):
+    required = importer.REQUIRED_COLUMNS
+    optional = [c for c in importer.COLUMNS if c not in required]
+    return render_template("imports/upload.html", required_columns=required,
+                           optional_columns=optional, **context)
 
 
 @bp.get("/reports/<token>.csv")

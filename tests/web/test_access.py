@@ -124,3 +124,34 @@ def test_it_lets_readers_open_the_card_but_not_the_forms(client, login, role):
     login(role)
     assert client.get("/enrollees").status_code == 200
     assert client.get("/enrollees/new").status_code == 403
+
+
+def test_it_shows_every_page_to_every_role_it_names(app, users, login, session, settings):
+    from tests.web.test_enrollees import enrol
+
+    enrollee = enrol(session, settings)
+    values = {"enrollee_id": enrollee.id, "contact_id": enrollee.contacts[0].id,
+              "action": "suspend", "user_id": users[Role.OPERATOR].id}
+    pages = [rule for rule, method in _routes(app) if method == "GET"
+             and rule.endpoint not in OPEN and not rule.endpoint.startswith("api.")
+             and rule.endpoint != "imports.report"]
+    assert len(pages) > 8
+    for role in Role:
+        with app.test_client() as browser:
+            login(role, browser)
+            for rule in pages:
+                if role not in app.view_functions[rule.endpoint].roles:
+                    continue
+                url = rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
+                response = browser.get(url)
+                assert response.status_code == 200, (role, url, response.status_code)
+                assert '<html lang="it">' in response.get_data(as_text=True)
+
+
+def test_it_answers_a_missing_page_in_the_readers_language(client, login):
+    login(Role.OPERATOR)
+    response = client.get("/enrollees/999999")
+    assert response.status_code == 404
+    assert "Pagina non trovata" in response.get_data(as_text=True)
+    api = client.get("/api/v1/nothing-here")
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
