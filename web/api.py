@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from telecare import audit
 from telecare.enrolment import service
 from telecare.enrolment.record import read_enrollee
 from telecare.enrolment.search import MAX_PER_PAGE, search_enrollees
@@ -81,6 +82,11 @@ def list_enrollees():
     found = search_enrollees(db(), request.args.get("q", "")[:100], state,
                              request.args.get("municipality", "")[:100], page, per_page,
                              with_details=True)
+    if found.items:
+        # The items carry health notes: who read which records is kept, one entry a page.
+        audit.record(db(), actor(), "list", "enrollee", None, now(),
+                     ids=[e.id for e in found.items])
+        db().commit()
     return jsonify({
         "items": [enrollee_json(e) for e in found.items],
         "page": found.page, "per_page": found.per_page, "total": found.total,

@@ -56,7 +56,7 @@ SEXES = {"F": _l("female"), "M": _l("male")}
 LANGUAGES = {"it": "Italiano", "en": "English", "fr": "Français", "de": "Deutsch",
              "es": "Español", "ro": "Română", "ar": "العربية", "zh": "中文"}
 ACTIONS = {
-    "create": _l("created"), "update": _l("edited"), "view": _l("viewed"),
+    "create": _l("created"), "update": _l("edited"), "view": _l("viewed"), "list": _l("listed"),
     "suspend": _l("suspended"), "reactivate": _l("reactivated"), "end": _l("ended"),
     "add_contact": _l("contact added"), "update_contact": _l("contact edited"),
     "remove_contact": _l("contact removed"), "move_contact": _l("contact moved"),

@@ -23,6 +23,9 @@ def test_it_lists_enrollees_with_phones_and_contacts(client, tokens, session, se
     assert item["phones"] == [{"number": "+390226145678", "kind": "landline"}]
     assert [(c["position"], c["name"], c["holds_key"]) for c in item["contacts"]] == \
         [(1, "Anna Verdi", True), (2, "Paolo Rossi", False)]
+    entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert (entry.action, entry.actor, entry.detail["ids"]) == \
+        ("list", "api:operator", [enrollee.id])
 
 
 def test_it_filters_by_municipality_and_bounds_per_page(client, tokens, session, settings):
