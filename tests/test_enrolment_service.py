@@ -7,7 +7,7 @@ from telecare.actor import Actor
 from telecare.enrolment import service
 from telecare.enrolment.record import read_enrollee
 from telecare.errors import ValidationFailed
-from telecare.models import AuditEntry, Enrollee, EnrolleeState, PhoneKind, Relation
+from telecare.models import AuditEntry, Contact, Enrollee, EnrolleeState, PhoneKind, Relation
 from tests.conftest import NOW
 from tests.factories import enrollee_data
 
@@ -127,3 +127,20 @@ def test_it_accepts_an_under_age_person_with_the_social_workers_reason(session, 
     enrollee = enrol(session, settings, birth_date_value=date(1952, 5, 17),
                      age_exception_reason="Dipendenza documentata, vive sola")
     assert enrollee.age_exception_reason == "Dipendenza documentata, vive sola"
+
+
+def test_it_keeps_contact_ids_when_a_record_is_edited(session, settings):
+    enrollee = enrol(session, settings)
+    session.flush()
+    ids = [c.id for c in enrollee.contacts]
+    raw = enrollee_data(codice_fiscale=enrollee.codice_fiscale, first_name=enrollee.first_name,
+                        last_name=enrollee.last_name, sex=enrollee.sex.value,
+                        birth_date=enrollee.birth_date.isoformat(),
+                        contacts=[{"name": "Anna Verdi", "relation": "neighbour",
+                                   "phone": "+39 333 999 0000", "holds_key": True}])
+    changed = service.update(session, enrollee, read_enrollee(raw, TODAY, settings.enrolment),
+                             SOCIAL_WORKER, NOW)
+    session.flush()
+    assert changed == ["contacts"]
+    assert [(c.id, c.phone) for c in enrollee.contacts] == [(ids[0], "+393339990000")]
+    assert session.get(Contact, ids[1]) is None

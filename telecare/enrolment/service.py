@@ -98,9 +98,22 @@ def viewed(session: Session, enrollee: Enrollee, actor: Actor, now: datetime) ->
 def _apply(enrollee: Enrollee, data: EnrolleeInput) -> None:
     for name in SCALAR_FIELDS:
         setattr(enrollee, name, getattr(data, name))
-    enrollee.phones = [EnrolleePhone(number=p.number, kind=p.kind, position=i)
-                       for i, p in enumerate(data.phones)]
-    enrollee.contacts = [Contact(position=i, **asdict(c)) for i, c in enumerate(data.contacts)]
+    _sync(enrollee.phones, EnrolleePhone,
+          [{"number": p.number, "kind": p.kind} for p in data.phones])
+    _sync(enrollee.contacts, Contact, [asdict(c) for c in data.contacts])
+
+
+def _sync(rows: list, model, wanted: list[dict]) -> None:
+    """Update rows in place by position, so a contact keeps its id (and its audit trail)."""
+    for position, values in enumerate(wanted):
+        if position < len(rows):
+            row = rows[position]
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.position = position
+        else:
+            rows.append(model(position=position, **values))
+    del rows[len(wanted):]
 
 
 def _snapshot(enrollee: Enrollee) -> dict:
