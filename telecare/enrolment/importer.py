@@ -248,14 +248,29 @@ def insert_enrollees(session: Session, people: Sequence[EnrolleeInput],
     if not people:
         return []
     table = Enrollee.__table__
-    rows = [{**{name: getattr(p, name) for name in SCALAR_FIELDS},
-             "state": EnrolleeState.ACTIVE, "state_reason": "", "enrolled_at": now,
-             "state_changed_at": now, "updated_at": now} for p in people]
     # RETURNING with executemany is batched by SQLAlchemy ("insertmanyvalues") on SQLite and
     # PostgreSQL alike; the codice fiscale, unique here, pairs each new id with its person.
     returned = session.execute(insert(table).returning(table.c.id, table.c.codice_fiscale),
-                               rows).all()
+                               enrollee_rows(people, now)).all()
     ids = {code: id_ for id_, code in returned}
+    phones, contacts = item_rows(people, ids)
+    if phones:
+        session.execute(insert(EnrolleePhone.__table__), phones)
+    if contacts:
+        session.execute(insert(Contact.__table__), contacts)
+    return [ids[p.codice_fiscale] for p in people]
+
+
+def enrollee_rows(people: Iterable[EnrolleeInput], now: datetime) -> list[dict]:
+    """Rows of the enrollee table for new, active enrolments."""
+    return [{**{name: getattr(p, name) for name in SCALAR_FIELDS},
+             "state": EnrolleeState.ACTIVE, "state_reason": "", "enrolled_at": now,
+             "state_changed_at": now, "updated_at": now} for p in people]
+
+
+def item_rows(people: Iterable[EnrolleeInput],
+              ids: dict[str, int]) -> tuple[list[dict], list[dict]]:
+    """Rows of the phone and contact tables, given each person's id by codice fiscale."""
     phones, contacts = [], []
     for person in people:
         enrollee_id = ids[person.codice_fiscale]
@@ -265,11 +280,7 @@ def insert_enrollees(session: Session, people: Sequence[EnrolleeInput],
                       "relation": c.relation, "phone": c.phone, "can_sms": c.can_sms,
                       "language": c.language, "holds_key": c.holds_key, "notes": c.notes}
                      for i, c in enumerate(person.contacts)]
-    if phones:
-        session.execute(insert(EnrolleePhone.__table__), phones)
-    if contacts:
-        session.execute(insert(Contact.__table__), contacts)
-    return [ids[p.codice_fiscale] for p in people]
+    return phones, contacts
 
 
 def current_enrolments(session: Session, codes: Iterable[str]) -> dict[str, tuple]:

@@ -21,16 +21,32 @@ from typing import TextIO
 from codicefiscale import codicefiscale as cf_library
 from faker import Faker
 from faker.providers.person.it_IT import Provider as ItalianNames
-from sqlalchemy import select
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from telecare import audit
 from telecare.actor import Actor
 from telecare.enrolment import rules
-from telecare.enrolment.importer import COLUMNS, DEFAULT_ZONE, as_csv_row, insert_enrollees
+from telecare.enrolment.importer import (
+    COLUMNS,
+    DEFAULT_ZONE,
+    as_csv_row,
+    current_enrolments,
+    enrollee_rows,
+    insert_enrollees,
+    item_rows,
+)
 from telecare.enrolment.municipalities import registry
 from telecare.enrolment.record import ContactInput, EnrolleeInput, PhoneInput
-from telecare.models import Enrollee, EnrolleeState, PhoneKind, Relation, Sex
+from telecare.models import (
+    Contact,
+    Enrollee,
+    EnrolleePhone,
+    EnrolleeState,
+    PhoneKind,
+    Relation,
+    Sex,
+)
 from telecare.settings import EnrolmentSettings
 
 # Where many of Milan's elderly were born: the 1950s-60s migration from the south and the
@@ -236,7 +252,7 @@ def seed_enrollees(
         factory = PersonFactory(seed, now.astimezone(zone).date(), policy, contacts, taken)
         people = factory.people(count)
         while batch := list(itertools.islice(people, batch_size)):
-            insert_enrollees(session, batch, now)
+            bulk_insert(session, batch, now)
             session.commit()
             report.enrollees += len(batch)
             report.phones += sum(len(p.phones) for p in batch)
@@ -246,7 +262,66 @@ def seed_enrollees(
         audit.record(session, actor, "seed", "enrollee", None, now, enrollees=report.enrollees,
                      seed=seed)
         session.commit()
+        if session.get_bind().dialect.name == "postgresql" and report.enrollees:
+            # Fresh statistics, or the planner may keep treating the tables as empty and scan
+            # them in full for every look-up by codice fiscale.
+            session.execute(text("ANALYZE enrollee, enrollee_phone, contact"))
+            session.commit()
     return report
+
+
+def bulk_insert(session: Session, people: list[EnrolleeInput], now: datetime) -> None:
+    """Insert new people straight through the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    Several times faster than SQLAlchemy's executemany for 100,000 people (whose per-row
+    overhead, and psycopg's parsing of very long statements, dominate); values still go
+    through each column type's own conversion. Other databases take the Core path."""
+    connection = session.connection()
+    if connection.dialect.name not in ("sqlite", "postgresql"):
+        insert_enrollees(session, people, now)
+        return
+    rows = enrollee_rows(people, now)
+    if connection.dialect.name == "postgresql":
+        # Ids drawn from the table's own sequence, so COPY can write them with each person.
+        ids = connection.execute(
+            text("SELECT nextval(pg_get_serial_sequence('enrollee', 'id')) "
+                 "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
+        for row, id_ in zip(rows, ids, strict=True):
+            row["id"] = id_
+        _raw_insert(connection, Enrollee.__table__, rows)
+        by_code = {row["codice_fiscale"]: row["id"] for row in rows}
+    else:
+        # SQLite: written first, then found again by codice fiscale (indexed, unique here).
+        _raw_insert(connection, Enrollee.__table__, rows)
+        found = current_enrolments(session, [p.codice_fiscale for p in people])
+        by_code = {code: row[0] for code, row in found.items()}
+    phones, contacts = item_rows(people, by_code)
+    _raw_insert(connection, EnrolleePhone.__table__, phones)
+    _raw_insert(connection, Contact.__table__, contacts)
+
+
+def _raw_insert(connection, table: Table, rows: list[dict]) -> None:
+    if not rows:
+        return
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                  for name in names]
+    values = [tuple(value if process is None else process(value)
+                    for value, process in zip(row.values(), processors, strict=True))
+              for row in rows]
+    columns = ", ".join(names)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        if dialect.name == "postgresql":
+            with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(names))
+            cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", values)
+    finally:
+        cursor.close()
 
 
 # A test file for the importer ------------------------------------------------------------
