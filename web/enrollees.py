@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import phonenumbers
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -46,6 +47,16 @@ def municipality_name(code: str) -> str:
 @bp.app_template_filter("municipality")
 def _municipality_filter(code: str) -> str:
     return municipality_name(code)
+
+
+@bp.app_template_filter("phone")
+def _phone_filter(e164: str) -> str:
+    """+390226145678 -> +39 02 2614 5678: easier to read out and to dial by hand."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def parse_state(text: str | None) -> EnrolleeState | None:

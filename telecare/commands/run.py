@@ -52,7 +52,8 @@ def demo(runtime, host, port) -> None:
         from telecare.enrolment.seed import seed_enrollees
 
         click.echo(f"seeding {DEMO_ENROLLEES} enrollees over the Città metropolitana di Milano")
-        seed_enrollees(runtime.sessions, DEMO_ENROLLEES, now=runtime.clock.now(), seed=2026)
+        seed_enrollees(runtime.sessions, DEMO_ENROLLEES, Actor.system(), runtime.clock.now(),
+                       settings.enrolment, seed=2026, zone=settings.zone)
     host = host or settings.web.host
     port = port or settings.web.port
     click.echo("")
