@@ -265,3 +265,13 @@ def test_it_imports_the_sample_file_of_the_documentation(session_factory, sessio
     maria = stored(session)["RSSMRA41C47F205N"]
     assert maria.access_notes == "Citofono Rossi, chiave dalla vicina"
     assert [c.name for c in maria.contacts] == ["Anna Verdi", "Paolo Rossi"]
+
+
+def test_it_reads_header_names_with_capitals_and_spaces(session_factory, session, settings):
+    header = [" ".join(name.split("_")).capitalize() for name in HEADER]
+    text = csv_text([person()], header=HEADER).replace(",".join(HEADER), ",".join(header), 1)
+
+    report = run_import(session_factory, settings, text)
+
+    assert header[0] == "First name"
+    assert (report.imported, report.errors) == (1, [])

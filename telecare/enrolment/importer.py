@@ -148,7 +148,8 @@ def _read_table(stream, report: ImportReport) -> tuple[list[str], list[tuple[int
     except csv.Error as exc:
         report.errors.append(RowError(0, "file", f"is not a readable CSV file ({exc})"))
         return None
-    header = [name.strip().lower() for name in rows[0]]
+    # "First name" and "first_name" alike: spreadsheets grow capitals and spaces.
+    header = ["_".join(name.lower().split()) for name in rows[0]]
     report.errors += check_header(header)
     if report.errors:
         return None
