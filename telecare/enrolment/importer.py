@@ -123,7 +123,7 @@ def import_enrollees(
 # Reading the file ------------------------------------------------------------------------
 
 
-def _read_table(stream, report: ImportReport) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _read_table(stream, report: ImportReport) -> tuple[list[str], list] | None:
     """The header and the non-blank rows with their numbers, or None when the file is refused."""
     try:
         text = stream.read()
