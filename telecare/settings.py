@@ -48,6 +48,7 @@ class WebSettings:
     port: int = 8000
     secret_key: str = ""
     session_minutes: int = 480
+    trusted_proxies: int = 0
     languages: list[str] = field(default_factory=lambda: ["it", "en"])
 
 
@@ -208,5 +209,8 @@ def _check(settings: Settings) -> None:
         )
     if not settings.enrolment.languages:
         raise SettingsError("TELECARE_ENROLMENT_LANGUAGES: expected at least one language")
+    if not 0 <= settings.web.trusted_proxies <= 5:
+        raise SettingsError("TELECARE_WEB_TRUSTED_PROXIES: expected 0 to 5 reverse proxies, "
+                            f"got {settings.web.trusted_proxies}")
     if not 0 < settings.web.port < 65536:
         raise SettingsError(f"TELECARE_WEB_PORT: expected a port number, got {settings.web.port}")

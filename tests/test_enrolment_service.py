@@ -144,3 +144,12 @@ def test_it_keeps_contact_ids_when_a_record_is_edited(session, settings):
     assert changed == ["contacts"]
     assert [(c.id, c.phone) for c in enrollee.contacts] == [(ids[0], "+393339990000")]
     assert session.get(Contact, ids[1]) is None
+
+
+def test_it_refuses_a_contact_name_longer_than_its_column(settings):
+    raw = enrollee_data(contacts=[{"name": "A" * 201, "relation": "friend",
+                                   "phone": "+39 333 123 4567"}])
+    with pytest.raises(ValidationFailed) as excinfo:
+        read_enrollee(raw, TODAY, settings.enrolment)
+    assert [str(e) for e in excinfo.value.errors] == [
+        "contacts[1].name: is longer than 200 characters"]

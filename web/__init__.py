@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from telecare.runtime import Runtime
 from web import access, i18n
@@ -49,4 +50,9 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
     for module in (auth, home, health, enrollees, contacts, imports, admin, audit_log, api):
         app.register_blueprint(module.bp)
     access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
+    if settings.web.trusted_proxies:
+        # Behind nginx or Caddy: take the client's address and scheme from the proxy's
+        # X-Forwarded-* headers, so the sign-in throttle sees people, not the proxy.
+        n = settings.web.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app

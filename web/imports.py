@@ -33,7 +33,8 @@ def upload():
     # utf-8-sig: spreadsheets saved as "CSV UTF-8" start with a byte-order mark.
     stream = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
     report = import_enrollees(runtime().sessions, stream, actor(), now(),
-                              runtime().settings.enrolment, file_name=upload.filename)
+                              runtime().settings.enrolment, file_name=upload.filename,
+                              zone=runtime().settings.zone)
     token = _keep(report) if report.errors else None
     return _page(report=report, file_name=upload.filename, token=token), \
         422 if report.refused else 200

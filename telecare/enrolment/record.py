@@ -12,8 +12,9 @@ from telecare.errors import N_, FieldError, ValidationFailed
 from telecare.models import PhoneKind, Relation, Sex
 from telecare.settings import EnrolmentSettings
 
+# The column sizes of the models; "name" is a contact's.
 MAX_TEXT = {"first_name": 100, "last_name": 100, "address_street": 200, "address_floor": 40,
-            "address_postal_code": 10}
+            "address_postal_code": 10, "name": 200}
 TRUE_WORDS = {"1", "true", "yes", "y", "si", "sì", "s", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", ""}
 
