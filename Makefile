@@ -7,9 +7,11 @@ BIN = $(VENV)/bin
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.installed
+	@scripts/ensure-system-packages run
 	$(BIN)/telecare demo
 
 test: $(VENV)/.installed
+	@scripts/ensure-system-packages test
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed
@@ -19,7 +21,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/import_enrollees.py
 
 $(VENV)/.installed: pyproject.toml
-	@scripts/ensure-system-packages
+	@scripts/ensure-system-packages run
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

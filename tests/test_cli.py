@@ -15,7 +15,7 @@ def run(tmp_path, *args, input=None, env=None):
 def test_it_creates_the_schema_and_the_first_admin(tmp_path):
     upgraded = run(tmp_path, "db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
-    assert "database at head" in upgraded.output
+    assert "database at heads" in upgraded.output
 
     created = run(tmp_path, "users", "create", "Admin", "--role", "admin",
                   "--name", "Mario Bianchi", input="correct horse battery\ncorrect horse battery\n")

@@ -14,7 +14,7 @@ def db() -> None:
 
 
 @db.command()
-@click.argument("revision", default="head")
+@click.argument("revision", default="heads")
 @click.pass_obj
 def upgrade(runtime, revision: str) -> None:
     """Create or upgrade the schema to REVISION (default: the newest)."""
