@@ -4,6 +4,7 @@ from telecare.models.alarm import Alarm, AlarmEvent, AlarmKind, AlarmState, Outc
 from telecare.models.audit import AuditEntry
 from telecare.models.base import Base
 from telecare.models.device import Device, DeviceKind, DeviceState
+from telecare.models.device_events import DeviceEvent
 from telecare.models.enrollee import (
     Contact,
     Enrollee,
@@ -13,10 +14,18 @@ from telecare.models.enrollee import (
     Relation,
     Sex,
 )
+from telecare.models.telephony import (
+    CallAttempt,
+    CallOutcome,
+    NumberStanding,
+    ProcessedCallback,
+    SmsMessage,
+)
 from telecare.models.user import ApiToken, Role, User
 
 __all__ = [
     "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "ApiToken", "AuditEntry", "Base",
-    "Contact", "Device", "DeviceKind", "DeviceState", "Enrollee", "EnrolleePhone",
+    "Contact", "Device", "DeviceEvent", "DeviceKind", "DeviceState", "Enrollee", "EnrolleePhone",
     "EnrolleeState", "Outcome", "PhoneKind", "Relation", "Role", "Severity", "Sex", "User",
+    "CallAttempt", "CallOutcome", "NumberStanding", "ProcessedCallback", "SmsMessage",
 ]

@@ -39,5 +39,10 @@ class Device(Base):
     battery: Mapped[int | None]  # percent, as last reported
     last_test_at: Mapped[datetime | None]  # the last `test` event: the button is known to work
     created_at: Mapped[datetime]
+    # The watchdog's due time (last seen + period + grace), indexed so a sweep reads only the
+    # overdue rows; NULL while the device is offline or has never been seen.
+    offline_after: Mapped[datetime | None] = mapped_column(index=True)
+    offline_since: Mapped[datetime | None]
+    mains_power: Mapped[bool | None]  # False after a `power` event reporting mains lost
 
     enrollee: Mapped[Enrollee | None] = relationship()
