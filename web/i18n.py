@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["field_label"] = labels.field_label
+    app.jinja_env.globals["languages_named"] = labels.languages_named
 
 
 def select_locale() -> str:

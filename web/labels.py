@@ -81,3 +81,8 @@ def label(mapping: dict, value) -> str:
     key = getattr(value, "value", value)
     found = mapping.get(key)
     return str(found) if found is not None else str(key or "")
+
+
+def languages_named(codes: list[str]) -> list[tuple[str, str]]:
+    """(code, name in the reader's language) pairs for a language menu."""
+    return [(code, LANGUAGES.get(code, code)) for code in codes]
