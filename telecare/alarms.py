@@ -28,7 +28,7 @@ def raise_alarm(session: Session, *, enrollee_id: int | None, kind: AlarmKind,
     Returns the alarm and whether it is new.
     """
     actor = actor or Actor.system()
-    existing = _unresolved(session, enrollee_id, kind)
+    existing = _unresolved(session, enrollee_id, kind, device_id)
     if existing is None:
         alarm = Alarm(enrollee_id=enrollee_id, device_id=device_id, kind=kind, severity=severity,
                       state=AlarmState.OPEN, opened_at=now, last_event_at=now)
@@ -47,6 +47,9 @@ def raise_alarm(session: Session, *, enrollee_id: int | None, kind: AlarmKind,
             session.info.setdefault(_PENDING, []).append(alarm.id)
             return alarm, True
     existing.last_event_at = now
+    if existing.cleared_at is not None:
+        # The condition is back (a device offline again): no new alarm, but no longer cleared.
+        existing.cleared_at = None
     if _rank(severity) < _rank(existing.severity):
         existing.severity = severity  # a fall after a low battery is a fall
     _add_event(session, existing, "repeated", actor, now, **detail)
@@ -100,9 +103,19 @@ def resolve(session: Session, alarm: Alarm, actor: Actor, outcome: Outcome | str
     _add_event(session, alarm, "resolved", actor, now, outcome=outcome.value)
 
 
-def _unresolved(session: Session, enrollee_id: int | None, kind: AlarmKind) -> Alarm | None:
+def unresolved_for_device(session: Session, device_id: int, kind: AlarmKind) -> Alarm | None:
+    """The device's alarm of this kind still waiting for an operator, if any."""
+    return session.scalars(
+        select(Alarm).where(Alarm.device_id == device_id, Alarm.kind == kind,
+                            Alarm.state != AlarmState.RESOLVED)
+    ).first()
+
+
+def _unresolved(session: Session, enrollee_id: int | None, kind: AlarmKind,
+                device_id: int | None = None) -> Alarm | None:
     if enrollee_id is None:
-        return None  # an unassigned device's alarm has no one to group it with
+        # An unassigned device's alarms group by device, so a bouncing one does not flood.
+        return None if device_id is None else unresolved_for_device(session, device_id, kind)
     return session.scalars(
         select(Alarm).where(Alarm.enrollee_id == enrollee_id, Alarm.kind == kind,
                             Alarm.state != AlarmState.RESOLVED)

@@ -7,6 +7,7 @@ import sys
 import click
 
 from telecare.commands import db, enrolment, run, users
+from telecare.commands import devices as device_commands
 from telecare.runtime import Runtime
 from telecare.settings import SettingsError, load_settings
 
@@ -25,6 +26,9 @@ def telecare(ctx: click.Context) -> None:
 
 for command in (db.db, users.users, enrolment.import_, enrolment.seed, run.serve, run.demo):
     telecare.add_command(command)
+# `devices` is also the bridge's top-level package: the click groups carry a suffix.
+telecare.add_command(device_commands.devices_group)
+telecare.add_command(device_commands.simulate_group)
 
 
 def main() -> None:

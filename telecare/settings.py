@@ -32,6 +32,29 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class MqttSettings:
     url: str = "embedded"
+    client_id: str = "telecare-bridge"
+    # Several bridge processes with the same group split the devices' messages between them.
+    shared_group: str = ""
+    # How long the broker keeps the bridge's session (and queues QoS 1 events) while it is down.
+    session_expiry_s: int = 86400
+    # Mosquitto's password file that `telecare devices provision` adds devices to.
+    # Empty: data_dir/mosquitto/passwd.
+    password_file: str = ""
+
+
+@dataclass(frozen=True)
+class DevicesSettings:
+    # healthchecks' model: a device is overdue after its heartbeat period plus this grace.
+    grace_s: int = 30
+    # A battery at or below this level raises a low-priority alarm...
+    low_battery_percent: int = 20
+    # ...cleared only above this one, so a level wavering around the threshold does not flap.
+    battery_recovered_percent: int = 30
+    # Heartbeats update last-seen in memory; this often they are written in one batch.
+    heartbeat_flush_ms: int = 1000
+    watchdog_interval_ms: int = 1000
+    # Payloads larger than this are refused unread (a protocol v1 event is under 200 bytes).
+    max_payload_bytes: int = 2048
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
+    devices: DevicesSettings = field(default_factory=DevicesSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     web: WebSettings = field(default_factory=WebSettings)
     enrolment: EnrolmentSettings = field(default_factory=EnrolmentSettings)

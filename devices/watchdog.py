@@ -1,0 +1,97 @@
+"""Last-seen batches and the watchdog: overdue devices go offline, returning ones come back.
+
+healthchecks' model: each device has a due time (`offline_after` = last seen + its period +
+a grace), indexed, so a sweep reads only overdue rows, and claims each with a conditional
+UPDATE whose row count says whether another process got there first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from telecare import alarms
+from telecare.models import AlarmKind, Device, DeviceEvent, DeviceState, Severity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A device heard from (heartbeat or status online), as kept in memory between flushes."""
+
+    device_id: int
+    at: datetime
+    period_s: int
+    battery: int | None = None
+
+
+def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime) -> int:
+    """Write a batch of last-seen times in a few statements; bring back offline devices."""
+    if not seen:
+        return 0
+    grace = timedelta(seconds=grace_s)
+    rows = [{"id": s.device_id, "last_seen_at": s.at,
+             "offline_after": s.at + timedelta(seconds=s.period_s) + grace} for s in seen]
+    session.execute(update(Device), rows)  # one executemany by primary key
+    with_battery = [{"id": s.device_id, "battery": s.battery}
+                    for s in seen if s.battery is not None]
+    if with_battery:
+        session.execute(update(Device), with_battery)
+    ids = [s.device_id for s in seen]
+    returning = []
+    for start in range(0, len(ids), 500):  # keep IN lists short for SQLite's variable limit
+        returning += session.scalars(select(Device).where(
+            Device.id.in_(ids[start:start + 500]), Device.offline_since.is_not(None))).all()
+    for device in returning:
+        back_online(session, device, now)
+    return len(rows)
+
+
+def back_online(session: Session, device: Device, now: datetime) -> None:
+    session.add(DeviceEvent(device_id=device.id, type="online", received_at=now,
+                            detail={"offline_since": device.offline_since.isoformat()}))
+    device.offline_since = None
+    alarm = alarms.unresolved_for_device(session, device.id, AlarmKind.DEVICE_OFFLINE)
+    if alarm is not None:
+        # Cleared, not resolved: someone still looks at why it dropped off.
+        alarms.clear(session, alarm, now, reason="device back online")
+
+
+def mark_due(session: Session, device_id: int, now: datetime) -> None:
+    """The device said it is going (its Last Will): let the next sweep take it offline."""
+    session.execute(update(Device).where(Device.id == device_id, Device.offline_since.is_(None))
+                    .values(offline_after=now))
+
+
+def sweep(session: Session, now: datetime, limit: int = 2000) -> int:
+    """Take overdue devices offline and raise their alarms; the caller commits. Returns how many."""
+    due = session.scalars(select(Device.id).where(Device.offline_after <= now)
+                          .order_by(Device.offline_after).limit(limit)).all()
+    taken = 0
+    for device_id in due:
+        claimed = session.execute(
+            update(Device).where(Device.id == device_id, Device.offline_after <= now)
+            .values(offline_since=now, offline_after=None)
+            .execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue  # another bridge process got there first, or a heartbeat just arrived
+        device = session.get(Device, device_id)
+        session.refresh(device)
+        taken += 1
+        event = DeviceEvent(device_id=device.id, type="offline", received_at=now,
+                            detail={"last_seen_at": device.last_seen_at.isoformat()
+                                    if device.last_seen_at else None})
+        session.add(event)
+        if device.state == DeviceState.ACTIVE:
+            alarm, _ = alarms.raise_alarm(
+                session, enrollee_id=device.enrollee_id, kind=AlarmKind.DEVICE_OFFLINE,
+                severity=Severity.HIGH, now=now, device_id=device.id, serial=device.serial)
+            event.alarm_id = alarm.id
+    if taken:
+        log.info("watchdog: %d device(s) went offline", taken)
+    return taken

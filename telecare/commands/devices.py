@@ -1,0 +1,120 @@
+"""`telecare devices ...` (the bridge, provisioning) and `telecare simulate devices`."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from devices.bridge import Bridge
+from devices.broker import BrokerError, Mosquitto, add_password
+from devices.connection import BrokerAddress
+from devices.protocol import SERIAL
+from telecare import audit
+from telecare.actor import Actor
+from telecare.db import session_scope
+from telecare.models import Device, DeviceKind
+from telecare.runtime import Runtime
+
+
+@click.group("devices")
+def devices_group() -> None:
+    """Alarm devices: the MQTT bridge and device credentials."""
+
+
+@contextmanager
+def broker_address(runtime: Runtime):
+    """The configured broker, or an embedded Mosquitto started for as long as we run."""
+    settings = runtime.settings
+    if settings.mqtt.url != "embedded":
+        yield BrokerAddress.from_url(settings.mqtt.url)
+        return
+    broker = Mosquitto(settings.data_dir / "mosquitto")
+    try:
+        broker.start()
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"embedded Mosquitto on {broker.url} (files in {broker.folder})")
+    try:
+        yield BrokerAddress.from_url(broker.url)
+    finally:
+        broker.stop()
+
+
+def embedded_address(runtime: Runtime) -> BrokerAddress:
+    """The address of a running embedded broker (another `telecare` process started it)."""
+    settings = runtime.settings
+    if settings.mqtt.url != "embedded":
+        return BrokerAddress.from_url(settings.mqtt.url)
+    port_file = settings.data_dir / "mosquitto" / "port"
+    if not port_file.exists():
+        raise click.ClickException("no embedded broker is running: start `telecare devices "
+                                   "bridge` first, or set TELECARE_MQTT_URL")
+    return BrokerAddress("127.0.0.1", int(port_file.read_text().strip()))
+
+
+@devices_group.command()
+@click.pass_obj
+def bridge(runtime: Runtime) -> None:
+    """Run the MQTT bridge and the heartbeat watchdog until SIGTERM or Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with broker_address(runtime) as address:
+        running = Bridge(runtime, address).start()
+        click.echo(f"bridge: running against {address.host}:{address.port}", err=False)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            running.stop()
+
+
+@devices_group.command()
+@click.argument("serial")
+@click.option("--kind", type=click.Choice([k.value for k in DeviceKind]),
+              default=DeviceKind.PENDANT.value, show_default=True)
+@click.option("--period", "period_s", type=click.IntRange(10, 86400), default=60,
+              show_default=True, help="Heartbeat period in seconds.")
+@click.option("--password-file", type=click.Path(path_type=Path), default=None,
+              help="Mosquitto password file (default: mqtt.password_file).")
+@click.pass_obj
+def provision(runtime: Runtime, serial: str, kind: str, period_s: int,
+              password_file: Path | None) -> None:
+    """Register a device (in stock) and create its broker credentials; prints the password."""
+    if not SERIAL.match(serial):
+        raise click.ClickException(
+            f"{serial!r}: a serial is 1-64 letters, digits, '.', '_' or '-'")
+    settings = runtime.settings
+    password_file = password_file or Path(
+        settings.mqtt.password_file or settings.data_dir / "mosquitto" / "passwd")
+    password = secrets.token_urlsafe(18)
+    with session_scope(runtime.sessions) as session:
+        device = session.query(Device).filter_by(serial=serial).one_or_none()
+        now = runtime.clock.now()
+        if device is None:
+            device = Device(serial=serial, kind=DeviceKind(kind), heartbeat_period_s=period_s,
+                            created_at=now)
+            session.add(device)
+            session.flush()
+        try:
+            add_password(password_file, serial, password)
+        except BrokerError as exc:
+            raise click.ClickException(str(exc)) from None
+        audit.record(session, Actor.cli(), "device.provisioned", "device", device.id, now,
+                     serial=serial)
+    click.echo(f"device {serial} provisioned; MQTT username {serial}")
+    click.echo(f"password (shown once, write it into the device): {password}")
+    click.echo(f"password file: {password_file} (Mosquitto reloads it on SIGHUP)")
+
+
+@click.group("simulate")
+def simulate_group() -> None:
+    """Simulated fleets for demos and benchmarks."""

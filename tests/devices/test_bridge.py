@@ -1,0 +1,132 @@
+"""The bridge against a real Mosquitto: alarms committed, answered, never lost, never doubled."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from devices.bridge import Bridge
+from devices.connection import BrokerAddress
+from telecare.models import Alarm, AlarmKind, DeviceEvent
+from tests.devices.conftest import device_row, wait_for
+
+
+@pytest.fixture
+def start_bridge(bridge_runtime, broker):
+    started: list[Bridge] = []
+
+    def start() -> Bridge:
+        bridge = Bridge(bridge_runtime, BrokerAddress.from_url(broker.url)).start()
+        assert bridge.wait_connected(10)
+        started.append(bridge)
+        return bridge
+
+    yield start
+    for bridge in started:
+        bridge.stop()
+
+
+def alarms_of(sessions, device_id: int, kind: AlarmKind | None = None) -> list[Alarm]:
+    with sessions() as session:
+        query = select(Alarm).where(Alarm.device_id == device_id)
+        if kind:
+            query = query.where(Alarm.kind == kind)
+        return session.scalars(query).all()
+
+
+def test_it_commits_an_alarm_and_answers_alarm_received(start_bridge, make_device,
+                                                         connect_device, committed_sessions):
+    device = make_device()
+    start_bridge()
+    pendant = connect_device(device.serial)
+    pendant.event(1, "alarm")
+    [alarm] = wait_for(lambda: alarms_of(committed_sessions, device.id))
+    assert alarm.kind == AlarmKind.BUTTON and alarm.severity.value == "critical"
+    wait_for(lambda: pendant.commands)
+    assert pendant.commands == [{"cmd": "alarm_received", "alarm": alarm.id}]
+
+
+def test_it_answers_a_test_with_test_ok_and_marks_the_device_verified(
+        start_bridge, make_device, connect_device, committed_sessions):
+    device = make_device()
+    start_bridge()
+    pendant = connect_device(device.serial)
+    pendant.event(1, "test")
+    wait_for(lambda: pendant.commands)
+    assert pendant.commands == [{"cmd": "test_ok"}]
+    assert device_row(committed_sessions, device.id).last_test_at is not None
+    assert alarms_of(committed_sessions, device.id) == []
+
+
+def test_it_raises_one_alarm_for_a_redelivered_event(start_bridge, make_device, connect_device,
+                                                      committed_sessions):
+    device = make_device()
+    bridge = start_bridge()
+    pendant = connect_device(device.serial)
+    pendant.event(7, "fall")
+    pendant.event(7, "fall")  # the same (device, seq): a redelivery
+    wait_for(lambda: len(pendant.commands) == 2)
+    assert len(alarms_of(committed_sessions, device.id)) == 1
+    assert bridge.stats.duplicates == 1
+    assert pendant.commands[0] == pendant.commands[1]
+
+
+def test_it_processes_an_event_published_while_the_bridge_was_down(
+        start_bridge, make_device, connect_device, committed_sessions):
+    device = make_device()
+    start_bridge().stop()  # the broker now holds the bridge's persistent session
+    pendant = connect_device(device.serial)
+    pendant.event(1, "alarm")
+    assert alarms_of(committed_sessions, device.id) == []
+    start_bridge()
+    wait_for(lambda: alarms_of(committed_sessions, device.id))
+    wait_for(lambda: pendant.commands)
+    assert pendant.commands[0]["cmd"] == "alarm_received"
+
+
+def test_it_raises_a_low_battery_alarm_and_clears_it_above_the_recovered_level(
+        start_bridge, make_device, connect_device, committed_sessions):
+    device = make_device()
+    start_bridge()
+    pendant = connect_device(device.serial)
+    pendant.event(1, "battery", level=15)
+    [alarm] = wait_for(lambda: alarms_of(committed_sessions, device.id, AlarmKind.LOW_BATTERY))
+    assert alarm.severity.value == "low" and alarm.cleared_at is None
+    pendant.event(2, "battery", level=25)  # between the thresholds: no change
+    pendant.event(3, "battery", level=80)
+    wait_for(lambda: alarms_of(committed_sessions, device.id)[0].cleared_at is not None)
+    assert device_row(committed_sessions, device.id).battery == 80
+
+
+def test_it_records_a_power_loss(start_bridge, make_device, connect_device, committed_sessions):
+    device = make_device()
+    start_bridge()
+    connect_device(device.serial).event(1, "power", mains=False)
+    wait_for(lambda: device_row(committed_sessions, device.id).mains_power is False)
+    with committed_sessions() as session:
+        kinds = session.scalars(select(DeviceEvent.type)
+                                .where(DeviceEvent.device_id == device.id)).all()
+    assert kinds == ["power"]
+
+
+def test_it_writes_heartbeats_in_batches_and_sets_the_watchdogs_due_time(
+        start_bridge, make_device, connect_device, committed_sessions):
+    device = make_device(period_s=60)
+    bridge = start_bridge()
+    pendant = connect_device(device.serial)
+    for battery in (90, 89, 88):
+        pendant.publish("heartbeat", {"ts": "2026-11-28T22:00:00Z", "battery": battery}, qos=0)
+    row = wait_for(lambda: (r := device_row(committed_sessions, device.id)).battery == 88 and r)
+    assert row.last_seen_at is not None
+    assert (row.offline_after - row.last_seen_at).total_seconds() == 60 + 2
+    assert bridge.stats.heartbeats == 3
+
+
+def test_it_counts_alarms_across_the_whole_table_only_once(committed_sessions):
+    # Guard for the tests above: they look alarms up by device, which must be unique per test.
+    with committed_sessions() as session:
+        duplicated = session.execute(
+            select(Alarm.device_id, Alarm.kind, func.count())
+            .where(Alarm.state != "resolved").group_by(Alarm.device_id, Alarm.kind)
+            .having(func.count() > 1)).all()
+    assert duplicated == []
