@@ -25,7 +25,7 @@ from telecare.actor import Actor
 from telecare.enrolment import rules
 from telecare.enrolment.record import EnrolleeInput, read_enrollee
 from telecare.enrolment.service import SCALAR_FIELDS, already_enrolled
-from telecare.errors import ValidationFailed
+from telecare.errors import N_, ValidationFailed
 from telecare.models import Contact, Enrollee, EnrolleePhone, EnrolleeState, PhoneKind
 from telecare.settings import EnrolmentSettings
 
@@ -51,6 +51,14 @@ class RowError:
     row: int  # the spreadsheet's row number: header = 1, first person = 2; 0 = the whole file
     field: str  # a column name, or "file" / "header" / "row"
     reason: str
+    # The English template and its values, so the web page can say it in the reader's language.
+    template: str = field(default="", compare=False)
+    params: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, row: int, column: str, template: str, params: dict | None = None) -> RowError:
+        params = params or {}
+        return cls(row, column, template % params if params else template, template, params)
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.field}: {self.reason}"
@@ -128,25 +136,24 @@ def _read_table(stream, report: ImportReport) -> tuple[list[str], list] | None:
     try:
         text = stream.read()
     except UnicodeDecodeError as exc:
-        report.errors.append(RowError(0, "file", f"is not UTF-8 text (byte {exc.start}): in "
-                                                 "Excel use Save as > CSV UTF-8"))
+        report.errors.append(_not_utf8(exc))
         return None
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            report.errors.append(RowError(0, "file", f"is not UTF-8 text (byte {exc.start}): "
-                                                     "in Excel use Save as > CSV UTF-8"))
+            report.errors.append(_not_utf8(exc))
             return None
     text = text.removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts with a byte-order mark
     if not text.strip():
-        report.errors.append(RowError(0, "file", "is empty"))
+        report.errors.append(RowError.of(0, "file", N_("is empty")))
         return None
     delimiter = _sniff_delimiter(text.split("\n", 1)[0])
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        report.errors.append(RowError(0, "file", f"is not a readable CSV file ({exc})"))
+        report.errors.append(RowError.of(0, "file", N_("is not a readable CSV file (%(why)s)"),
+                                         {"why": str(exc)}))
         return None
     # "First name" and "first_name" alike: spreadsheets grow capitals and spaces.
     header = ["_".join(name.lower().split()) for name in rows[0]]
@@ -165,21 +172,27 @@ def _sniff_delimiter(header_line: str) -> str:
     return max([",", ";", "\t"], key=header_line.count)
 
 
+def _not_utf8(exc: UnicodeDecodeError) -> RowError:
+    return RowError.of(0, "file", N_("is not UTF-8 text (byte %(byte)d): in Excel use "
+                                     "Save as > CSV UTF-8"), {"byte": exc.start})
+
+
 def check_header(header: list[str]) -> list[RowError]:
     """Everything wrong with the header row, each column named once."""
     errors = []
     named = [name for name in header if name]
     for name in sorted({n for n in named if named.count(n) > 1}):
-        errors.append(RowError(1, name, "appears more than once in the header"))
+        errors.append(RowError.of(1, name, N_("appears more than once in the header")))
     for name in named:
         if name not in COLUMNS:
-            errors.append(RowError(1, name, "is not a known column (see docs/import-format.md)"))
+            errors.append(RowError.of(1, name, N_("is not a known column "
+                                                  "(see docs/import-format.md)")))
     for name in REQUIRED_COLUMNS:
         if name not in named:
-            errors.append(RowError(1, name, "is a required column and is missing"))
+            errors.append(RowError.of(1, name, N_("is a required column and is missing")))
     if not any(name in named for name in PHONE_COLUMNS):
-        errors.append(RowError(1, "landline", "the file needs a landline or a mobile column "
-                                              "(or both)"))
+        errors.append(RowError.of(1, "landline", N_("the file needs a landline or a mobile "
+                                                   "column (or both)")))
     return errors
 
 
@@ -346,21 +359,23 @@ class _Importer:
     def _read_row(self, header: list[str], number: int, cells: list[str]):
         errors: list[RowError] = []
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            errors.append(RowError(number, "row", f"has {len(cells)} cells, the header has "
-                                                  f"{len(header)} columns"))
+            errors.append(RowError.of(number, "row", N_("has %(cells)d cells, the header has "
+                                                        "%(columns)d columns"),
+                                      {"cells": len(cells), "columns": len(header)}))
         raw, columns = raw_record(header, cells)
         person = None
         try:
             person = read_enrollee(raw, self.today, self.policy)
         except ValidationFailed as exc:
-            errors += [RowError(number, column_for(e.field, columns), e.reason)
+            errors += [RowError.of(number, column_for(e.field, columns), e.template, e.params)
                        for e in exc.errors]
         code = rules.normalise_codice_fiscale(str(raw.get("codice_fiscale") or ""))
         if code:
             first = self.first_row.setdefault(code, number)
             if first != number:
-                errors.append(RowError(number, "codice_fiscale",
-                                       f"repeats the codice fiscale of row {first}"))
+                errors.append(RowError.of(number, "codice_fiscale",
+                                          N_("repeats the codice fiscale of row %(row)d"),
+                                          {"row": first}))
         if errors:
             self.report.errors += errors
             return None
@@ -368,7 +383,8 @@ class _Importer:
 
     def _already_enrolled(self, number: int, record_id: int) -> None:
         error = already_enrolled(_Record(record_id))
-        self.report.errors.append(RowError(number, error.field, error.reason))
+        self.report.errors.append(RowError.of(number, error.field, error.template,
+                                              error.params))
 
     def _row_by_row(self, new: list[tuple[int, EnrolleeInput]]) -> None:
         for number, person in new:
@@ -384,12 +400,13 @@ class _Importer:
                 elif code is not None:
                     self._already_enrolled(number, code[0])
                 else:
-                    self.report.errors.append(RowError(number, "row", "could not be saved: it "
-                                                       "conflicts with a stored record"))
+                    self.report.errors.append(RowError.of(
+                        number, "row", N_("could not be saved: it conflicts with a stored "
+                                          "record")))
             except DataError as exc:
                 reason = str(exc.orig).splitlines()[0] if exc.orig else "a value does not fit"
-                self.report.errors.append(RowError(number, "row", f"could not be saved: "
-                                                                  f"{reason}"))
+                self.report.errors.append(RowError.of(
+                    number, "row", N_("could not be saved: %(why)s"), {"why": reason}))
         self.session.commit()
 
     def record_audit(self, file_name: str) -> None:

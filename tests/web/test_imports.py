@@ -38,6 +38,7 @@ def test_it_imports_good_rows_and_reports_bad_ones(client, login, session):
     assert "anziani.csv" in page
     assert re.search(r'stat-number">1</span><span class="stat-label">importati', page)
     assert re.search(r"<td>3</td><td class=\"mono\">municipality_istat</td>", page)
+    assert "999999 non è nell&#39;elenco ISTAT dei comuni" in page  # the reader's language
     stored = session.scalars(select(Enrollee.codice_fiscale)).all()
     assert good["codice_fiscale"] in stored and bad["codice_fiscale"] not in stored
 
