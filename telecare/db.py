@@ -40,7 +40,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A writer may ask for BEGIN IMMEDIATE (execution option sqlite_begin="IMMEDIATE"): a
+    # deferred transaction that reads and then writes fails at once, without waiting, when
+    # another writer committed in between (SQLite's "database is locked" on lock upgrade).
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -66,6 +66,18 @@ class TwilioSettings:
 
 
 @dataclass(frozen=True)
+class TelephonySettings:
+    # Twilio's default for an account: one outbound call per second.
+    calls_per_second: int = 1
+    # A contact is not phoned more often than this for non-critical reasons (GoAlert's figure).
+    contact_calls: int = 3
+    contact_window_minutes: int = 15
+    ring_timeout: int = 30
+    # Twilio <Say> voices: "language=voice" (it=Polly.Bianca); the language itself is it-IT etc.
+    voices: list[str] = field(default_factory=lambda: ["it=Polly.Bianca", "en=Polly.Amy"])
+
+
+@dataclass(frozen=True)
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -91,6 +103,7 @@ class Settings:
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     devices: DevicesSettings = field(default_factory=DevicesSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    telephony: TelephonySettings = field(default_factory=TelephonySettings)
     web: WebSettings = field(default_factory=WebSettings)
     enrolment: EnrolmentSettings = field(default_factory=EnrolmentSettings)
 
@@ -236,5 +249,8 @@ def _check(settings: Settings) -> None:
     if not 0 <= settings.web.trusted_proxies <= 5:
         raise SettingsError("TELECARE_WEB_TRUSTED_PROXIES: expected 0 to 5 reverse proxies, "
                             f"got {settings.web.trusted_proxies}")
+    if settings.telephony.calls_per_second < 1:
+        raise SettingsError("TELECARE_TELEPHONY_CALLS_PER_SECOND: expected at least 1, "
+                            f"got {settings.telephony.calls_per_second}")
     if not 0 < settings.web.port < 65536:
         raise SettingsError(f"TELECARE_WEB_PORT: expected a port number, got {settings.web.port}")

@@ -45,11 +45,24 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     access.init_app(app)
 
-    from web import admin, api, audit_log, auth, contacts, enrollees, health, home, imports
+    from web import (
+        admin,
+        api,
+        audit_log,
+        auth,
+        contacts,
+        enrollees,
+        health,
+        home,
+        imports,
+        twilio,
+    )
 
-    for module in (auth, home, health, enrollees, contacts, imports, admin, audit_log, api):
+    for module in (auth, home, health, enrollees, contacts, imports, admin, audit_log, api,
+                   twilio):
         app.register_blueprint(module.bp)
     access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
+    access.csrf.exempt(twilio.bp)  # Twilio's signature instead of a session and a CSRF token
     if settings.web.trusted_proxies:
         # Behind nginx or Caddy: take the client's address and scheme from the proxy's
         # X-Forwarded-* headers, so the sign-in throttle sees people, not the proxy.

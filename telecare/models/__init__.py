@@ -14,10 +14,18 @@ from telecare.models.enrollee import (
     Relation,
     Sex,
 )
+from telecare.models.telephony import (
+    CallAttempt,
+    CallOutcome,
+    NumberStanding,
+    ProcessedCallback,
+    SmsMessage,
+)
 from telecare.models.user import ApiToken, Role, User
 
 __all__ = [
     "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "ApiToken", "AuditEntry", "Base",
     "Contact", "Device", "DeviceEvent", "DeviceKind", "DeviceState", "Enrollee", "EnrolleePhone",
     "EnrolleeState", "Outcome", "PhoneKind", "Relation", "Role", "Severity", "Sex", "User",
+    "CallAttempt", "CallOutcome", "NumberStanding", "ProcessedCallback", "SmsMessage",
 ]

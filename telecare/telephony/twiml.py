@@ -1,0 +1,88 @@
+"""The TwiML we answer Twilio with: a prompt, one digit, a replay on silence or a wrong key."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from twilio.twiml.voice_response import VoiceResponse
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+DEFAULT_LANGUAGE = "it"
+# Twilio's <Say language> wants a region; these are the regions our enrollees speak.
+SAY_LANGUAGES = {"it": "it-IT", "en": "en-GB", "fr": "fr-FR", "de": "de-DE", "es": "es-ES",
+                 "ro": "ro-RO", "ar": "arb", "zh": "cmn-CN"}
+# An elderly person may need several hearings; after this many, we say goodbye.
+MAX_PROMPTS = 3
+GATHER_SECONDS = 8
+OPERATOR_DIGIT = "0"
+
+
+@cache
+def _environment() -> Environment:
+    # Plain text, not HTML: VoiceResponse escapes it for XML.
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
+                       undefined=StrictUndefined, keep_trailing_newline=False)
+
+
+def wording(language: str, line: str, **params) -> str:
+    """One line of a script in the person's language, Italian when we have none in theirs."""
+    try:
+        template = _environment().get_template(f"{language}/{line}.txt")
+    except TemplateNotFound:
+        template = _environment().get_template(f"{DEFAULT_LANGUAGE}/{line}.txt")
+    return " ".join(template.render(**params).split())
+
+
+def voices(configured: list[str]) -> dict[str, str]:
+    """Parse the `voices` setting ("it=Polly.Bianca") into a language -> voice map."""
+    found = {}
+    for item in configured:
+        language, _, voice = item.partition("=")
+        if language.strip() and voice.strip():
+            found[language.strip()] = voice.strip()
+    return found
+
+
+class Script:
+    """What one call says, in one language with one voice."""
+
+    def __init__(self, language: str, voice: str | None = None):
+        self.language = language if (TEMPLATES / language).is_dir() else DEFAULT_LANGUAGE
+        self.voice = voice
+
+    def _say(self, response, text: str) -> None:
+        kwargs = {"language": SAY_LANGUAGES.get(self.language, "it-IT")}
+        if self.voice:
+            kwargs["voice"] = self.voice
+        response.say(text, **kwargs)
+
+    def prompt(self, script: str, params: dict, digit: str, *, gather_url: str,
+               replay_url: str) -> str:
+        """The prompt inside a one-digit <Gather>; silence falls through to a replay."""
+        response = VoiceResponse()
+        gather = response.gather(num_digits=1, action=gather_url, method="POST",
+                                 timeout=GATHER_SECONDS)
+        self._say(gather, wording(self.language, script, digit=digit, **params))
+        response.redirect(replay_url, method="POST")
+        return str(response)
+
+    def retry(self, replay_url: str) -> str:
+        response = VoiceResponse()
+        self._say(response, wording(self.language, "retry"))
+        response.redirect(replay_url, method="POST")
+        return str(response)
+
+    def closing(self, line: str) -> str:
+        """A last line and a hang-up: thanks, goodbye, or the voicemail message."""
+        response = VoiceResponse()
+        self._say(response, wording(self.language, line))
+        response.hangup()
+        return str(response)
+
+    def bridge(self, operator_number: str, caller_id: str) -> str:
+        response = VoiceResponse()
+        self._say(response, wording(self.language, "operator"))
+        response.dial(operator_number, caller_id=caller_id or None)
+        return str(response)

@@ -1,0 +1,35 @@
+"""The simulated people at the other end: scripted, or driven key by key by a test."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Behaviour(enum.StrEnum):
+    ANSWER = "answer"  # a person picks up and presses the scripted keys
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    VOICEMAIL = "voicemail"  # an answering machine: AnsweredBy machine_end_beep
+    FAIL = "fail"  # the network cannot connect the call
+    HANG_UP = "hang_up"  # picks up, hears the first line, hangs up
+    INVALID = "invalid"  # not a valid number: the API refuses it with 21211
+
+
+@dataclass
+class Person:
+    """A scripted callee. `keys`: one entry per prompt, "" for silence; None: a test drives."""
+
+    number: str
+    behaviour: Behaviour = Behaviour.ANSWER
+    keys: list[str] | None = None
+    sms_status: str = "delivered"  # or "undelivered", "failed"
+    heard: list[str] = field(default_factory=list)
+
+    @property
+    def interactive(self) -> bool:
+        return self.behaviour == Behaviour.ANSWER and self.keys is None
+
+    def next_key(self, prompt_index: int) -> str:
+        keys = self.keys or []
+        return keys[prompt_index] if prompt_index < len(keys) else ""

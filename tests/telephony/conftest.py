@@ -1,0 +1,74 @@
+"""Telephony fixtures: our app under waitress and the Twilio stand-in, both on free ports."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import waitress
+
+from telecare import migrate
+from telecare.runtime import Runtime
+from telecare.settings import DatabaseSettings, TelephonySettings, TwilioSettings, WebSettings
+from telecare.telephony.calls import Dialer
+from telecare.telephony.ratelimit import TokenBucket
+from telecare.telephony.sms import Messenger
+from telecare.telephony.twilio_adapter import TwilioTelephony
+from telecare.twilio_sim import TwilioSim
+from tests.conftest import _private_database
+from web import create_app
+
+# Twilio's SIDs are "AC" and 32 hex digits; the OpenAPI description checks the pattern.
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "stand-in-auth-token"
+SERVICE_NUMBER = "+390200000000"
+
+
+@pytest.fixture
+def server_database(database_url, tmp_path):
+    """The web server and the dialer commit for real, so they get a database of their own."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'telephony.db'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    with _private_database(database_url) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def live(settings, server_database):
+    """Our app on a free port (its public URL), the stand-in on another, both over real HTTP."""
+    runtime = Runtime(settings.replace(database=DatabaseSettings(url=server_database),
+                                       web=WebSettings(secret_key="telephony-test")))
+    server = waitress.create_server(create_app(runtime), host="127.0.0.1", port=0, threads=8)
+    public_url = f"http://127.0.0.1:{server.effective_port}"
+    sim = TwilioSim(ACCOUNT_SID, AUTH_TOKEN, sms_url=f"{public_url}/twilio/sms/inbound",
+                    press_wait=10.0).start()
+    runtime.settings = runtime.settings.replace(
+        public_url=public_url,
+        twilio=TwilioSettings(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                              from_=SERVICE_NUMBER, api_url=sim.url),
+        telephony=TelephonySettings(calls_per_second=50))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield Live(runtime, sim, public_url)
+    sim.stop()
+    server.close()
+    thread.join(timeout=5)
+    runtime.close()
+
+
+class Live:
+    def __init__(self, runtime: Runtime, sim: TwilioSim, public_url: str):
+        self.runtime, self.sim, self.public_url = runtime, sim, public_url
+        self.sleeps: list[float] = []
+        self.telephony = TwilioTelephony(runtime.settings, sleep=self.sleeps.append,
+                                         bucket=TokenBucket(1000))
+        self.dialer = Dialer(runtime.settings, runtime.sessions, self.telephony, runtime.clock)
+        self.messenger = Messenger(runtime.settings, runtime.sessions, self.telephony,
+                                   runtime.clock)
+
+    def session(self):
+        return self.runtime.sessions()
