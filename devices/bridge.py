@@ -53,6 +53,11 @@ class BridgeStats:
     status: int = 0
 
 
+def _sender(topic: str) -> str:
+    """Who a refused message claims to come from: the device segment of its topic."""
+    return topic.removeprefix(protocol.ROOT).split("/", 1)[0][:64]
+
+
 class Bridge:
     def __init__(self, runtime: Runtime, address: BrokerAddress, *, fault: str = ""):
         self.runtime = runtime
@@ -138,7 +143,7 @@ class Bridge:
         try:
             beat = protocol.parse(topic, payload, self.settings.devices.max_payload_bytes)
         except protocol.ProtocolError as exc:
-            self.bad.report("bad_message", topic[len(protocol.ROOT):][:64], str(exc))
+            self.bad.report("bad_message", _sender(topic), str(exc))
             return
         if not isinstance(beat, protocol.Heartbeat):
             self.bad.report("wrong_qos", beat.serial, f"QoS 0 on {topic[-20:]}")
@@ -200,7 +205,7 @@ class Bridge:
                 try:
                     message = protocol.parse(item.topic, item.payload, limit)
                 except protocol.ProtocolError as exc:
-                    self.bad.report("bad_message", item.topic[len(protocol.ROOT):][:64], str(exc))
+                    self.bad.report("bad_message", _sender(item.topic), str(exc))
                     continue
                 ref = self.directory.find(message.serial)
                 if ref is None:

@@ -89,7 +89,7 @@ def _event(serial: str, body: dict) -> Event:
     if not _is_int(seq) or not 0 <= seq < MAX_SEQ:
         raise ProtocolError(f"seq: expected a whole number from 0, got {_show(seq)}")
     kind = body.get("type")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise ProtocolError(f"type: expected one of {', '.join(sorted(EVENT_TYPES))}, "
                             f"got {_show(kind)}")
     ts = _timestamp(body.get("ts"), required=False)
