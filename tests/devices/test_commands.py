@@ -1,0 +1,36 @@
+"""`telecare devices provision`: a device row and its broker credentials."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from telecare.cli import telecare
+
+
+def run(tmp_path, *args):
+    environ = {"TELECARE_DATA_DIR": str(tmp_path), "TELECARE_DATABASE_URL": ""}
+    return CliRunner().invoke(telecare, list(args), env=environ)
+
+
+def test_it_provisions_a_device_with_a_password_for_the_broker(tmp_path):
+    assert run(tmp_path, "db", "upgrade").exit_code == 0
+    result = run(tmp_path, "devices", "provision", "PND-000123", "--period", "120")
+    assert result.exit_code == 0, result.output
+    password = result.output.split("write it into the device): ")[1].split()[0]
+    assert len(password) >= 20
+    line = (tmp_path / "mosquitto" / "passwd").read_text().strip()
+    assert line.startswith("PND-000123:$7$") and password not in line  # hashed
+    engine = create_engine(f"sqlite:///{tmp_path / 'telecare.db'}")
+    with engine.connect() as connection:
+        row = connection.execute(text(
+            "SELECT serial, state, heartbeat_period_s FROM device")).one()
+        audited = connection.execute(text("SELECT action FROM audit_entry")).scalars().all()
+    assert tuple(row) == ("PND-000123", "in_stock", 120)
+    assert audited == ["device.provisioned"]
+
+
+def test_it_refuses_a_serial_that_cannot_be_a_topic_or_a_username(tmp_path):
+    result = run(tmp_path, "devices", "provision", "a/b#")
+    assert result.exit_code == 1
+    assert "a serial is 1-64 letters" in result.output

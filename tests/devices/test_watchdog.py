@@ -1,0 +1,140 @@
+"""The watchdog and the last-seen batches, on the test's rolled-back transaction."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from devices import watchdog
+from devices.watchdog import Seen
+from telecare.actor import Actor
+from telecare.enrolment import service
+from telecare.enrolment.record import read_enrollee
+from telecare.models import (
+    Alarm,
+    AlarmKind,
+    AlarmState,
+    Device,
+    DeviceEvent,
+    DeviceKind,
+    DeviceState,
+)
+from tests.conftest import NOW
+from tests.factories import enrollee_data
+
+GRACE = 30
+
+
+@pytest.fixture
+def enrollee(session, settings):
+    data = read_enrollee(enrollee_data(), NOW.date(), settings.enrolment)
+    return service.enrol(session, data, Actor("giulia"), NOW)
+
+
+@pytest.fixture
+def device(session, enrollee):
+    made = Device(serial="PND-0001", kind=DeviceKind.PENDANT, heartbeat_period_s=60,
+                  state=DeviceState.ACTIVE, enrollee_id=enrollee.id, created_at=NOW)
+    session.add(made)
+    session.flush()
+    return made
+
+
+def beat(session, device, at):
+    watchdog.flush_seen(session, [Seen(device.id, at, device.heartbeat_period_s, 77)], GRACE, at)
+    session.flush()
+    session.refresh(device)
+
+
+def offline_alarms(session, device):
+    return session.scalars(select(Alarm).where(Alarm.device_id == device.id,
+                                               Alarm.kind == AlarmKind.DEVICE_OFFLINE)).all()
+
+
+def test_it_writes_last_seen_battery_and_the_due_time(session, device):
+    beat(session, device, NOW)
+    assert (device.last_seen_at, device.battery) == (NOW, 77)
+    assert device.offline_after == NOW + timedelta(seconds=60 + GRACE)
+
+
+def test_it_leaves_a_device_alone_until_its_period_and_grace_have_passed(session, device):
+    beat(session, device, NOW)
+    assert watchdog.sweep(session, NOW + timedelta(seconds=89)) == 0
+    assert offline_alarms(session, device) == []
+
+
+def test_it_raises_a_device_offline_alarm_once_overdue(session, device):
+    beat(session, device, NOW)
+    later = NOW + timedelta(seconds=90)
+    assert watchdog.sweep(session, later) == 1
+    assert watchdog.sweep(session, later + timedelta(minutes=5)) == 0  # claimed once
+    session.refresh(device)
+    [alarm] = offline_alarms(session, device)
+    assert (alarm.state, alarm.severity.value, alarm.enrollee_id) == (
+        AlarmState.OPEN, "high", device.enrollee_id)
+    assert (device.offline_since, device.offline_after) == (later, None)
+
+
+def test_it_marks_the_alarm_cleared_when_the_device_comes_back(session, device):
+    beat(session, device, NOW)
+    watchdog.sweep(session, NOW + timedelta(seconds=90))
+    beat(session, device, NOW + timedelta(seconds=100))
+    [alarm] = offline_alarms(session, device)
+    # Cleared, yet still open: an operator acknowledges why it dropped off.
+    assert alarm.cleared_at == NOW + timedelta(seconds=100)
+    assert alarm.state == AlarmState.OPEN
+    assert device.offline_since is None
+    types = session.scalars(select(DeviceEvent.type).where(DeviceEvent.device_id == device.id)
+                            .order_by(DeviceEvent.id)).all()
+    assert types == ["offline", "online"]
+
+
+def test_it_does_not_open_a_new_alarm_for_a_device_bouncing_on_and_off(session, device):
+    at = NOW
+    for _ in range(5):
+        beat(session, device, at)
+        at += timedelta(seconds=90)
+        watchdog.sweep(session, at)
+    [alarm] = offline_alarms(session, device)
+    assert alarm.cleared_at is None  # offline again right now
+    assert [e.kind for e in alarm.events].count("repeated") == 4
+
+
+def test_it_groups_an_unassigned_devices_offline_alarms_by_device(session):
+    spare = Device(serial="PND-SPARE", heartbeat_period_s=60, state=DeviceState.ACTIVE,
+                   created_at=NOW)
+    session.add(spare)
+    session.flush()
+    at = NOW
+    for _ in range(3):
+        beat(session, spare, at)
+        at += timedelta(seconds=90)
+        watchdog.sweep(session, at)
+    assert len(offline_alarms(session, spare)) == 1
+
+
+def test_it_takes_a_device_in_stock_offline_without_an_alarm(session):
+    stock = Device(serial="PND-STOCK", heartbeat_period_s=60, created_at=NOW)
+    session.add(stock)
+    session.flush()
+    beat(session, stock, NOW)
+    assert watchdog.sweep(session, NOW + timedelta(seconds=90)) == 1
+    assert offline_alarms(session, stock) == []
+
+
+def test_a_last_will_makes_the_device_due_at_once(session, device):
+    beat(session, device, NOW)
+    watchdog.mark_due(session, device.id, NOW + timedelta(seconds=5))
+    assert watchdog.sweep(session, NOW + timedelta(seconds=5)) == 1
+    assert len(offline_alarms(session, device)) == 1
+
+
+def test_it_finds_overdue_devices_through_the_index(session):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    plan = session.execute(text(
+        "EXPLAIN QUERY PLAN SELECT id FROM device WHERE offline_after <= :now "
+        "ORDER BY offline_after LIMIT 2000"), {"now": NOW.replace(tzinfo=None)}).all()
+    assert "ix_device_offline_after" in " ".join(str(row[-1]) for row in plan)
