@@ -122,11 +122,16 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def config_dir(environ: typing.Mapping[str, str] | None = None) -> Path:
+    """Where the shipped configuration files live (telecare.toml, heat.toml, mosquitto/)."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(f"{ENV_PREFIX}CONFIG_DIR", PROJECT_CONFIG_DIR))
+
+
 def load_settings(environ: typing.Mapping[str, str] | None = None) -> Settings:
     """Read the defaults, the site file (TELECARE_CONFIG) and the environment, in that order."""
     environ = os.environ if environ is None else environ
-    config_dir = Path(environ.get(f"{ENV_PREFIX}CONFIG_DIR", PROJECT_CONFIG_DIR))
-    layers = [_read_toml(config_dir / "telecare.toml", required=False)]
+    layers = [_read_toml(config_dir(environ) / "telecare.toml", required=False)]
     site_file = environ.get(f"{ENV_PREFIX}CONFIG")
     if site_file:
         layers.append(_read_toml(Path(site_file), required=True))

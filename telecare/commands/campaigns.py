@@ -5,13 +5,15 @@ from __future__ import annotations
 import click
 
 from campaigns.geography import recipients_by_municipality, shipped_neighbours, target_area
+from campaigns.heat import HeatCoverage, import_bulletin
 from telecare.db import session_scope
 from telecare.enrolment.municipalities import lookup
+from telecare.settings import config_dir
 
 
 @click.group()
 def campaigns() -> None:
-    """Heat and scam warnings: targeting."""
+    """Heat and scam warnings: targeting, bulletins."""
 
 
 @campaigns.command()
@@ -41,3 +43,18 @@ def targets(runtime, istat: str, no_neighbours: bool, corners: bool) -> None:
         click.echo(f"{marker} {code}  {name:40} {count:7}")
     click.echo(f"{sum(c for _, _, c in rows)} enrollees in {len(rows)} municipalities "
                f"({place.name} {'alone' if no_neighbours else 'and its neighbours'})")
+
+
+@campaigns.command("import-heat")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.pass_obj
+def import_heat(runtime, file) -> None:
+    """Import a heat-wave bulletin in onData's CSV format (the latest extraction wins)."""
+    coverage = HeatCoverage.from_toml(config_dir() / "heat.toml")
+    with session_scope(runtime.sessions) as session:
+        report = import_bulletin(session, file, coverage, runtime.clock.now())
+    for error in report.errors[:50]:
+        click.echo(str(error), err=True)
+    if len(report.errors) > 50:
+        click.echo(f"... and {len(report.errors) - 50} more errors", err=True)
+    click.echo(report.summary())

@@ -25,7 +25,7 @@ from telecare.actor import Actor
 from telecare.enrolment import rules
 from telecare.enrolment.record import EnrolleeInput, read_enrollee
 from telecare.enrolment.service import SCALAR_FIELDS, already_enrolled
-from telecare.errors import N_, ValidationFailed
+from telecare.errors import N_, RowError, ValidationFailed
 from telecare.models import Contact, Enrollee, EnrolleePhone, EnrolleeState, PhoneKind
 from telecare.settings import EnrolmentSettings
 
@@ -44,24 +44,6 @@ LOOKUP_CHUNK = 500
 DEFAULT_ZONE = ZoneInfo("Europe/Rome")
 
 _ITEM_FIELD = re.compile(r"(phones|contacts)\[(\d+)\]\.(\w+)")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # the spreadsheet's row number: header = 1, first person = 2; 0 = the whole file
-    field: str  # a column name, or "file" / "header" / "row"
-    reason: str
-    # The English template and its values, so the web page can say it in the reader's language.
-    template: str = field(default="", compare=False)
-    params: dict = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def of(cls, row: int, column: str, template: str, params: dict | None = None) -> RowError:
-        params = params or {}
-        return cls(row, column, template % params if params else template, template, params)
-
-    def __str__(self) -> str:
-        return f"row {self.row}: {self.field}: {self.reason}"
 
 
 @dataclass
