@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from campaigns.cap import CapRefused
+from campaigns.cap_store import receive
 from campaigns.geography import recipients_by_municipality, shipped_neighbours, target_area
 from campaigns.heat import HeatCoverage, import_bulletin
 from telecare.db import session_scope
@@ -58,3 +60,22 @@ def import_heat(runtime, file) -> None:
     if len(report.errors) > 50:
         click.echo(f"... and {len(report.errors) - 50} more errors", err=True)
     click.echo(report.summary())
+
+
+@campaigns.command("import-cap")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+def import_cap(runtime, files) -> None:
+    """Import CAP 1.2 alerts (an Update replaces its Alert, a Cancel withdraws it)."""
+    refused = 0
+    for path in files:
+        with open(path, "rb") as fh:
+            document = fh.read()
+        try:
+            with session_scope(runtime.sessions) as session:
+                click.echo(f"{path}: {receive(session, document, runtime.clock.now()).summary()}")
+        except CapRefused as exc:
+            refused += 1
+            click.echo(f"{path}: refused: {exc}", err=True)
+    if refused:
+        raise click.exceptions.Exit(1)
