@@ -30,6 +30,7 @@ from telecare.runtime import Runtime
 log = logging.getLogger(__name__)
 
 BATCH = 200  # events per transaction: one commit carries a burst of presses
+SWEEP_BATCH = 200  # devices taken offline per transaction, so alarms appear progressively
 
 
 @dataclass(frozen=True)
@@ -284,8 +285,14 @@ class Bridge:
         return written
 
     def sweep(self) -> int:
-        # Heartbeats just received are written first, so none is mistaken for silence.
-        with self.runtime.sessions() as session:
-            taken = watchdog.sweep(session, self.runtime.clock.now())
-            session.commit()
+        """Run the watchdog in committed batches until nothing is overdue."""
+        taken = 0
+        while not self._stop.is_set():
+            with self.runtime.sessions() as session:
+                batch = watchdog.sweep(session, self.runtime.clock.now(), limit=SWEEP_BATCH)
+                session.commit()
+            taken += batch
+            if batch < SWEEP_BATCH:
+                break
+            self.flush()  # heartbeats that arrived meanwhile are not mistaken for silence
         return taken

@@ -68,21 +68,21 @@ def mark_due(session: Session, device_id: int, now: datetime) -> None:
                     .values(offline_after=now))
 
 
-def sweep(session: Session, now: datetime, limit: int = 2000) -> int:
+def sweep(session: Session, now: datetime, limit: int = 500) -> int:
     """Take overdue devices offline and raise their alarms; the caller commits. Returns how many."""
     due = session.scalars(select(Device.id).where(Device.offline_after <= now)
                           .order_by(Device.offline_after).limit(limit)).all()
-    taken = 0
-    for device_id in due:
-        claimed = session.execute(
-            update(Device).where(Device.id == device_id, Device.offline_after <= now)
-            .values(offline_since=now, offline_after=None)
-            .execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
-            continue  # another bridge process got there first, or a heartbeat just arrived
-        device = session.get(Device, device_id)
-        session.refresh(device)
-        taken += 1
+    if not due:
+        return 0
+    # One conditional UPDATE claims the batch; RETURNING says which rows this process got
+    # (another bridge process, or a heartbeat just written, may have taken some).
+    claimed = session.scalars(
+        update(Device).where(Device.id.in_(due), Device.offline_after <= now)
+        .values(offline_since=now, offline_after=None).returning(Device.id)
+        .execution_options(synchronize_session=False)).all()
+    devices = session.scalars(select(Device).where(Device.id.in_(claimed))
+                              .execution_options(populate_existing=True)).all()
+    for device in devices:
         event = DeviceEvent(device_id=device.id, type="offline", received_at=now,
                             detail={"last_seen_at": device.last_seen_at.isoformat()
                                     if device.last_seen_at else None})
@@ -92,6 +92,6 @@ def sweep(session: Session, now: datetime, limit: int = 2000) -> int:
                 session, enrollee_id=device.enrollee_id, kind=AlarmKind.DEVICE_OFFLINE,
                 severity=Severity.HIGH, now=now, device_id=device.id, serial=device.serial)
             event.alarm_id = alarm.id
-    if taken:
-        log.info("watchdog: %d device(s) went offline", taken)
-    return taken
+    if devices:
+        log.info("watchdog: %d device(s) went offline", len(devices))
+    return len(devices)

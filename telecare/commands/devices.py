@@ -15,6 +15,7 @@ from devices.bridge import Bridge
 from devices.broker import BrokerError, Mosquitto, add_password
 from devices.connection import BrokerAddress
 from devices.protocol import SERIAL
+from devices.simulator import Behaviour, Fleet, ensure_devices
 from telecare import audit
 from telecare.actor import Actor
 from telecare.db import session_scope
@@ -118,3 +119,35 @@ def provision(runtime: Runtime, serial: str, kind: str, period_s: int,
 @click.group("simulate")
 def simulate_group() -> None:
     """Simulated fleets for demos and benchmarks."""
+
+
+@simulate_group.command("devices")
+@click.option("--count", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
+@click.option("--period", "period_s", type=click.IntRange(1, 3600), default=60,
+              show_default=True, help="Heartbeat period of every simulated device, seconds.")
+@click.option("--connections", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="MQTT connections the fleet is multiplexed over.")
+@click.option("--duration", type=float, default=None, help="Seconds to run (default: until "
+              "Ctrl-C).")
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.pass_obj
+def simulate_devices(runtime: Runtime, count: int, period_s: int, connections: int,
+                     duration: float | None, seed: int) -> None:
+    """Publish a realistic fleet to the broker the bridge listens on (devices SIM-000001...)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    address = embedded_address(runtime)
+    serials = ensure_devices(runtime.sessions, count, period_s, now=runtime.clock.now())
+    fleet = Fleet(address, serials, connections=connections,
+                  behaviour=Behaviour(period_s=period_s, jitter_s=min(2.0, period_s / 10)),
+                  seed=seed)
+    click.echo(f"simulating {count} devices on {connections} connection(s) to "
+               f"{address.host}:{address.port}, a heartbeat every {period_s}s; Ctrl-C stops")
+    signal.signal(signal.SIGTERM, lambda *_: fleet.stop())
+    try:
+        stats = fleet.run(duration)
+    except KeyboardInterrupt:
+        stats = fleet.stats
+    finally:
+        fleet.close()
+    click.echo(f"sent {stats.heartbeats} heartbeats, events {stats.events}, "
+               f"{stats.drop_offs} drop-offs")
