@@ -42,8 +42,9 @@ class Api:
                        method=form.get("Method", "POST"), twiml=form.get("Twiml", ""),
                        status_callback=form.get("StatusCallback", ""), status_events=events,
                        machine_detection=form.get("MachineDetection", ""), timeout=timeout)
+        created = call.as_json()  # as created: "queued", before playback moves it on
         self.sim.add_call(call)
-        return 201, call.as_json()
+        return 201, created
 
     def fetch_call(self, match, form, multi) -> tuple[int, dict]:
         return 200, self._call(match).as_json()
@@ -76,8 +77,9 @@ class Api:
         message = SimMessage(sid=new_sid("SM"), account_sid=self.sim.account_sid, to=to,
                              from_=form["From"], body=form["Body"],
                              status_callback=form.get("StatusCallback", ""))
+        created = message.as_json()
         self.sim.add_message(message)
-        return 201, message.as_json()
+        return 201, created
 
     def fetch_message(self, match, form, multi) -> tuple[int, dict]:
         message = self.sim.messages_by_sid.get(match.group("sid"))

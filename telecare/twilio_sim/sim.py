@@ -70,8 +70,9 @@ class TwilioSim:
                keys: list[str] | None = None, **options) -> Person:
         """The person at `number`; given a behaviour, (re)scripts them."""
         with self._lock:
-            if behaviour is not None:
-                self.people[number] = Person(number, Behaviour(behaviour), keys, **options)
+            if behaviour is not None or keys is not None or options:
+                behaviour = Behaviour(behaviour) if behaviour else self.default
+                self.people[number] = Person(number, behaviour, keys, **options)
             elif number not in self.people:
                 self.people[number] = Person(number, self.default, self.default_keys)
             return self.people[number]

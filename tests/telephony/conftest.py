@@ -72,3 +72,54 @@ class Live:
 
     def session(self):
         return self.runtime.sessions()
+
+
+PUBLIC_URL = "https://telecare.example.org"
+
+
+class FixedClock:
+    def __init__(self, at):
+        self.at = at
+
+    def now(self):
+        return self.at
+
+
+@pytest.fixture
+def webapp_runtime(settings, session_factory) -> Runtime:
+    """The app on the test's rolled-back transaction, for webhook tests without a server."""
+    from tests.conftest import NOW
+
+    runtime = Runtime(settings.replace(
+        public_url=PUBLIC_URL, web=WebSettings(secret_key="telephony-test"),
+        twilio=TwilioSettings(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
+                              from_=SERVICE_NUMBER)), FixedClock(NOW))
+    runtime.sessions = session_factory
+    return runtime
+
+
+@pytest.fixture
+def twilio_client(webapp_runtime):
+    return create_app(webapp_runtime, {"TESTING": True}).test_client()
+
+
+class FakeTelephony:
+    """A hand-written fake of the port: remembers what it was asked, or raises what it is told."""
+
+    def __init__(self):
+        self.calls, self.texts, self.raises = [], [], None
+
+    def place_call(self, call):
+        if self.raises:
+            raise self.raises
+        self.calls.append(call)
+        return f"CA{len(self.calls):032x}"
+
+    def send_sms(self, sms):
+        if self.raises:
+            raise self.raises
+        self.texts.append(sms)
+        return f"SM{len(self.texts):032x}"
+
+    def hang_up(self, call_sid):
+        pass
