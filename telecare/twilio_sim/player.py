@@ -94,6 +94,8 @@ class CallPlayer:
         document = call.twiml or self.post(call.url, self._params())
         self._interpret(document, call.url)
         self._end("completed")
+        log.info("call %s to %s: %s; heard %s; pressed %s", call.sid, call.to, call.status,
+                 call.heard, call.pressed)
 
     def _fetch(self, url: str, base: str, **extra) -> str | None:
         return self.post(urljoin(base, url), self._params(**extra))
@@ -137,6 +139,8 @@ class CallPlayer:
                     digits = key[: int(verb.get("numDigits", "1") or 1)]
                     self.call.pressed.append(digits)
                     action = verb.get("action") or url
+                    if not action:
+                        return None  # inline TwiML with nowhere to send the digits
                     return self._fetch(action, url, Digits=digits), urljoin(url, action)
                 # Silence: Twilio goes on with the verb after <Gather>.
             elif verb.tag == "Redirect":
