@@ -51,6 +51,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         audit_log,
         auth,
         contacts,
+        devices,
         enrollees,
         health,
         home,
@@ -61,6 +62,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
     for module in (auth, home, health, enrollees, contacts, imports, admin, audit_log, api,
                    twilio):
         app.register_blueprint(module.bp)
+    app.register_blueprint(devices.bp)
     access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
     access.csrf.exempt(twilio.bp)  # Twilio's signature instead of a session and a CSRF token
     if settings.web.trusted_proxies:

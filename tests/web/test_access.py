@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from telecare.models import Role
+from telecare.models import Device, Role
+from tests.conftest import NOW
 from tests.web.conftest import PASSWORD, bearer
 from web import create_app
 
@@ -134,8 +135,11 @@ def test_it_shows_every_page_to_every_role_it_names(app, users, login, session, 
     from tests.web.test_enrollees import enrol
 
     enrollee = enrol(session, settings)
+    device = Device(serial="PND-ACCESS", enrollee_id=enrollee.id, created_at=NOW)
+    session.add(device)
+    session.commit()
     values = {"enrollee_id": enrollee.id, "contact_id": enrollee.contacts[0].id,
-              "action": "suspend", "user_id": users[Role.OPERATOR].id}
+              "action": "suspend", "user_id": users[Role.OPERATOR].id, "device_id": device.id}
     pages = [rule for rule, method in _routes(app) if method == "GET"
              and rule.endpoint not in OPEN and not rule.endpoint.startswith("api.")
              and rule.endpoint != "imports.report"]
