@@ -91,3 +91,32 @@ def test_it_bridges_an_operator_when_the_person_presses_0(live):
     assert call.call.dialed == ["+390287654321"]
     assert _attempt(live, attempt_id).outcome == CallOutcome.ANSWERED_NO_INPUT
     live.sim.assert_no_unexpected()
+
+
+def test_it_shows_the_test_a_webhook_that_answers_non_2xx(live):
+    from telecare.telephony.port import OutboundCall
+
+    # A call whose TwiML URL names no attempt of ours: our app answers 404.
+    live.telephony.place_call(OutboundCall(
+        NUMBER, f"{live.public_url}/twilio/calls/999999/voice",
+        f"{live.public_url}/twilio/calls/999999/status"))
+    # The first 404 fails the waiting test at once, naming the webhook.
+    with pytest.raises(AssertionError, match="/twilio/calls/999999/.*: 404"):
+        live.sim.phone(NUMBER).expect_call().ended()
+    assert live.sim.calls[0].done.wait(10)
+    assert any(" 404 " in error for error in live.sim.errors)
+    with pytest.raises(AssertionError, match="answered the stand-in badly"):
+        live.sim.assert_no_unexpected()
+    live.sim.errors.clear()
+
+
+def test_it_hangs_up_a_call_in_progress(live):
+    attempt_id = live.dialer.call(NUMBER, purpose="courtesy", script="courtesy",
+                                  params={"name": "Maria"})
+    call = live.sim.phone(NUMBER).expect_call().heard("Buongiorno")
+    live.telephony.hang_up(call.call.sid)
+    call.ended()
+    attempt = _attempt(live, attempt_id)
+    assert attempt.outcome == CallOutcome.ANSWERED_NO_INPUT
+    assert call.call.pressed == []
+    live.sim.assert_no_unexpected()
