@@ -45,6 +45,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if method == "GET" and path == "/_sim/calls.json":
             return self._send(200, sim.report())
+        if method == "POST" and path == "/_sim/sms":
+            # Not Twilio's: lets a demo (or curl) play someone texting the service.
+            if not form.get("From") or not form.get("Body"):
+                return self._send(400, {"message": "From and Body are required"})
+            status = sim.receive_sms(form["From"], form["Body"])
+            return self._send(200, {"webhook_status": status})
         try:
             for route_method, pattern, action in ROUTES:
                 match = pattern.match(path)

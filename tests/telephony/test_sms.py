@@ -96,3 +96,13 @@ def test_it_ignores_a_replayed_inbound_sms(live, acknowledgements):
 def test_it_reads_replies(body, kind, code):
     reply = read_reply(body)
     assert (reply.kind, reply.code) == (kind, code)
+
+
+def test_it_lets_a_demo_text_the_service_through_the_stand_in(live, acknowledgements):
+    import requests
+
+    response = requests.post(f"{live.sim.url}/_sim/sms", timeout=10,
+                             data={"From": NUMBER, "Body": "OK 4821"})
+    assert response.json() == {"webhook_status": 200}
+    assert acknowledgements == [(NUMBER, "4821")]
+    assert requests.post(f"{live.sim.url}/_sim/sms", data={}, timeout=10).status_code == 400
