@@ -95,6 +95,18 @@ class EnrolmentSettings:
 
 
 @dataclass(frozen=True)
+class CampaignSettings:
+    # The city's districts (Milan's Municipi) as GeoJSON, from its open data; empty: none.
+    districts_file: str = ""
+    districts_number_property: str = "ZONADEC"
+    # The municipality the districts divide (Milan: 015146).
+    districts_city: str = "015146"
+    # Municipal boundaries around the city (GeoJSON with com_istat_code), to know which
+    # neighbouring municipalities each district borders; empty: districts stay within the city.
+    boundaries_file: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     timezone: str = "Europe/Rome"
@@ -106,6 +118,7 @@ class Settings:
     telephony: TelephonySettings = field(default_factory=TelephonySettings)
     web: WebSettings = field(default_factory=WebSettings)
     enrolment: EnrolmentSettings = field(default_factory=EnrolmentSettings)
+    campaigns: CampaignSettings = field(default_factory=CampaignSettings)
 
     @property
     def database_url(self) -> str:

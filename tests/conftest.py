@@ -99,7 +99,7 @@ def settings(tmp_path, database_url) -> Settings:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("the shared reference data is not beside this checkout")

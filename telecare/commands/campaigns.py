@@ -6,6 +6,8 @@ import click
 
 from campaigns.cap import CapRefused
 from campaigns.cap_store import receive
+from campaigns.districts import load as load_districts
+from campaigns.districts import place_enrollees, recipients_by_district
 from campaigns.geography import recipients_by_municipality, shipped_neighbours, target_area
 from campaigns.heat import HeatCoverage, import_bulletin
 from telecare.db import session_scope
@@ -79,3 +81,50 @@ def import_cap(runtime, files) -> None:
             click.echo(f"{path}: refused: {exc}", err=True)
     if refused:
         raise click.exceptions.Exit(1)
+
+
+@campaigns.command("place-districts")
+@click.pass_obj
+def place_districts(runtime) -> None:
+    """Place the city's enrollees in its districts (Municipi) from their coordinates."""
+    districts = _districts(runtime)
+    with session_scope(runtime.sessions) as session:
+        placed, unplaced = place_enrollees(session, districts)
+    click.echo(f"{placed} enrollees placed in a district, {unplaced} without coordinates "
+               "inside the city")
+
+
+@campaigns.command("district-targets")
+@click.option("--district", "number", type=int, required=True, help="e.g. 9 for Municipio 9")
+@click.option("--no-neighbours", is_flag=True, help="Only the district itself.")
+@click.pass_obj
+def district_targets(runtime, number: int, no_neighbours: bool) -> None:
+    """Count the active enrollees a warning for one district would reach."""
+    districts = _districts(runtime)
+    try:
+        numbers, others = districts.area(number, with_neighbours=not no_neighbours)
+    except KeyError:
+        raise click.ClickException(f"--district: no district {number} (there are "
+                                   f"{', '.join(map(str, districts.municipi.numbers))})") from None
+    with session_scope(runtime.sessions) as session:
+        by_district = recipients_by_district(session, districts, numbers)
+        by_municipality = recipients_by_municipality(session, others)
+    total = 0
+    for district in sorted(numbers):
+        count = by_district.get(district, 0)
+        total += count
+        click.echo(f"{'*' if district == number else ' '} district {district:<34} {count:7}")
+    for code in sorted(others):
+        count = by_municipality.get(code, 0)
+        total += count
+        click.echo(f"  {code}  {lookup(code).name:38} {count:7}")
+    click.echo(f"{total} enrollees; {by_district.get(None, 0)} more in the city have no "
+               "district (no coordinates): reach them by municipality")
+
+
+def _districts(runtime):
+    districts = load_districts(runtime.settings.campaigns, shipped_neighbours())
+    if districts is None:
+        raise click.ClickException("campaigns.districts_file is not set (TELECARE_CAMPAIGNS_"
+                                   "DISTRICTS_FILE): no city districts are configured")
+    return districts

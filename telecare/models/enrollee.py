@@ -66,6 +66,9 @@ class Enrollee(Base):
     municipality_istat: Mapped[str] = mapped_column(String(6))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # The city district (Milan's Municipio) the coordinates fall in; set by campaigns, never
+    # guessed from the postal code.
+    district: Mapped[int | None] = mapped_column(index=True)
 
     lives_alone: Mapped[bool] = mapped_column(Boolean, default=False)
     health_notes: Mapped[str] = mapped_column(Text, default="")
