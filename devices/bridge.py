@@ -30,6 +30,7 @@ from telecare.runtime import Runtime
 log = logging.getLogger(__name__)
 
 BATCH = 200  # events per transaction: one commit carries a burst of presses
+OFFLINE_REFRESH_S = 10.0
 SWEEP_BATCH = 200  # devices taken offline per transaction, so alarms appear progressively
 
 
@@ -74,6 +75,9 @@ class Bridge:
         self._queue: queue.Queue[Received] = queue.Queue()
         self._seen: dict[int, watchdog.Seen] = {}
         self._seen_lock = threading.Lock()
+        # Devices known to be offline: only these are looked up when heartbeats are written.
+        self._offline: set[int] = set()
+        self._offline_refresh_at = 0.0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.client = make_client(address, self.settings.mqtt.client_id, manual_ack=True)
@@ -278,11 +282,17 @@ class Bridge:
             seen, self._seen = list(self._seen.values()), {}
         if not seen:
             return 0
+        if time.monotonic() >= self._offline_refresh_at:
+            # Other bridge processes take devices offline too: learn about them now and then.
+            with self.runtime.sessions() as session:
+                self._offline = watchdog.offline_ids(session)
+            self._offline_refresh_at = time.monotonic() + OFFLINE_REFRESH_S
         with self.runtime.sessions() as session:
-            written = watchdog.flush_seen(session, seen, self.settings.devices.grace_s,
-                                          self.runtime.clock.now())
+            back = watchdog.flush_seen(session, seen, self.settings.devices.grace_s,
+                                       self.runtime.clock.now(), maybe_offline=self._offline)
             session.commit()
-        return written
+        self._offline.difference_update(back)
+        return len(seen)
 
     def sweep(self) -> int:
         """Run the watchdog in committed batches until nothing is overdue."""
@@ -291,8 +301,9 @@ class Bridge:
             with self.runtime.sessions() as session:
                 batch = watchdog.sweep(session, self.runtime.clock.now(), limit=SWEEP_BATCH)
                 session.commit()
-            taken += batch
-            if batch < SWEEP_BATCH:
+            self._offline.update(batch)
+            taken += len(batch)
+            if len(batch) < SWEEP_BATCH:
                 break
             self.flush()  # heartbeats that arrived meanwhile are not mistaken for silence
         return taken

@@ -46,7 +46,8 @@ class SimDevice:
     serial: str
     seq: int
     battery: int
-    silent_until: float = 0.0
+    silent_until: float = 0.0  # monotonic; infinity: gone for good
+    last_beat: float = 0.0  # wall-clock time of the last heartbeat sent (benchmarks read it)
 
 
 @dataclass
@@ -145,6 +146,7 @@ class Fleet:
                 if device.battery in (20, 10, 5):
                     self.event(index, "battery", level=device.battery)
             self.publish(index, "heartbeat", {"ts": _iso_now(), "battery": device.battery}, 0)
+            device.last_beat = time.time()
             sent += 1
             roll = rng.random()
             if roll < b.press:

@@ -8,10 +8,11 @@ UPDATE whose row count says whether another process got there first.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from telecare import alarms
@@ -30,26 +31,46 @@ class Seen:
     battery: int | None = None
 
 
-def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime) -> int:
-    """Write a batch of last-seen times in a few statements; bring back offline devices."""
+# The hot path: one row per heartbeat, thousands a second. Plain SQL with values already in
+# the column's storage form costs a third of the ORM's bulk UPDATE (which runs every value
+# through the UTCDateTime type), and most of what is left runs in SQLite without the GIL.
+_WRITE_SEEN = text("UPDATE device SET last_seen_at = :seen, offline_after = :after, "
+                   "battery = COALESCE(:battery, battery) WHERE id = :id")
+
+
+def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime,
+               maybe_offline: Collection[int] | None = None) -> list[int]:
+    """Write a batch of last-seen times in one statement; bring back offline devices.
+
+    `maybe_offline`: the devices to check for a return (the bridge knows which are offline);
+    by default every device in the batch is checked. Returns the devices that came back.
+    """
     if not seen:
-        return 0
+        return []
+    stamp = _storage_form(session)
     grace = timedelta(seconds=grace_s)
-    rows = [{"id": s.device_id, "last_seen_at": s.at,
-             "offline_after": s.at + timedelta(seconds=s.period_s) + grace} for s in seen]
-    session.execute(update(Device), rows)  # one executemany by primary key
-    with_battery = [{"id": s.device_id, "battery": s.battery}
-                    for s in seen if s.battery is not None]
-    if with_battery:
-        session.execute(update(Device), with_battery)
-    ids = [s.device_id for s in seen]
-    returning = []
+    session.execute(_WRITE_SEEN, [
+        {"id": s.device_id, "seen": stamp(s.at), "battery": s.battery,
+         "after": stamp(s.at + timedelta(seconds=s.period_s) + grace)} for s in seen])
+    if maybe_offline is None:
+        ids = [s.device_id for s in seen]
+    else:
+        ids = [s.device_id for s in seen if s.device_id in maybe_offline]
+    returning: list[int] = []
     for start in range(0, len(ids), 500):  # keep IN lists short for SQLite's variable limit
-        returning += session.scalars(select(Device).where(
+        returning += session.scalars(select(Device.id).where(
             Device.id.in_(ids[start:start + 500]), Device.offline_since.is_not(None))).all()
-    for device in returning:
-        back_online(session, device, now)
-    return len(rows)
+    if returning:
+        for device in session.scalars(select(Device).where(Device.id.in_(returning))):
+            back_online(session, device, now)
+    return returning
+
+
+def _storage_form(session: Session):
+    """How UTCDateTime stores a time on this database (SQLite: naive UTC text)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return lambda at: at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return lambda at: at
 
 
 def back_online(session: Session, device: Device, now: datetime) -> None:
@@ -68,12 +89,19 @@ def mark_due(session: Session, device_id: int, now: datetime) -> None:
                     .values(offline_after=now))
 
 
-def sweep(session: Session, now: datetime, limit: int = 500) -> int:
-    """Take overdue devices offline and raise their alarms; the caller commits. Returns how many."""
+def offline_ids(session: Session) -> set[int]:
+    return set(session.scalars(select(Device.id).where(Device.offline_since.is_not(None))))
+
+
+def sweep(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    """Take overdue devices offline and raise their alarms; the caller commits.
+
+    Returns the devices taken offline.
+    """
     due = session.scalars(select(Device.id).where(Device.offline_after <= now)
                           .order_by(Device.offline_after).limit(limit)).all()
     if not due:
-        return 0
+        return []
     # One conditional UPDATE claims the batch; RETURNING says which rows this process got
     # (another bridge process, or a heartbeat just written, may have taken some).
     claimed = session.scalars(
@@ -94,4 +122,4 @@ def sweep(session: Session, now: datetime, limit: int = 500) -> int:
             event.alarm_id = alarm.id
     if devices:
         log.info("watchdog: %d device(s) went offline", len(devices))
-    return len(devices)
+    return [device.id for device in devices]

@@ -130,3 +130,31 @@ def test_it_counts_alarms_across_the_whole_table_only_once(committed_sessions):
             .where(Alarm.state != "resolved").group_by(Alarm.device_id, Alarm.kind)
             .having(func.count() > 1)).all()
     assert duplicated == []
+
+
+def test_it_takes_a_device_offline_on_its_last_will_and_clears_the_alarm_on_return(
+        start_bridge, make_device, connect_device, committed_sessions):
+    device = make_device(period_s=60)
+    start_bridge()
+    pendant = connect_device(device.serial)
+    pendant.publish("heartbeat", {"battery": 90}, qos=0)
+    wait_for(lambda: device_row(committed_sessions, device.id).last_seen_at)
+    pendant.publish("status", "offline")  # what the broker sends as its Last Will
+    [alarm] = wait_for(lambda: alarms_of(committed_sessions, device.id, AlarmKind.DEVICE_OFFLINE))
+    assert alarm.cleared_at is None
+    assert device_row(committed_sessions, device.id).offline_since is not None
+    pendant.publish("heartbeat", {"battery": 90}, qos=0)
+    wait_for(lambda: alarms_of(committed_sessions, device.id)[0].cleared_at is not None)
+    assert device_row(committed_sessions, device.id).offline_since is None
+
+
+def test_it_takes_a_silent_device_offline_after_its_period_and_grace(
+        start_bridge, make_device, connect_device, committed_sessions):
+    device = make_device(period_s=1)  # grace 2 s in these tests
+    start_bridge()
+    connect_device(device.serial).publish("heartbeat", {}, qos=0)
+    seen = wait_for(lambda: device_row(committed_sessions, device.id).last_seen_at)
+    row = wait_for(lambda: (r := device_row(committed_sessions, device.id)).offline_since and r,
+                   timeout=8)
+    assert 3 <= (row.offline_since - seen).total_seconds() < 4
+    assert len(alarms_of(committed_sessions, device.id, AlarmKind.DEVICE_OFFLINE)) == 1

@@ -61,15 +61,15 @@ def test_it_writes_last_seen_battery_and_the_due_time(session, device):
 
 def test_it_leaves_a_device_alone_until_its_period_and_grace_have_passed(session, device):
     beat(session, device, NOW)
-    assert watchdog.sweep(session, NOW + timedelta(seconds=89)) == 0
+    assert watchdog.sweep(session, NOW + timedelta(seconds=89)) == []
     assert offline_alarms(session, device) == []
 
 
 def test_it_raises_a_device_offline_alarm_once_overdue(session, device):
     beat(session, device, NOW)
     later = NOW + timedelta(seconds=90)
-    assert watchdog.sweep(session, later) == 1
-    assert watchdog.sweep(session, later + timedelta(minutes=5)) == 0  # claimed once
+    assert watchdog.sweep(session, later) == [device.id]
+    assert watchdog.sweep(session, later + timedelta(minutes=5)) == []  # claimed once
     session.refresh(device)
     [alarm] = offline_alarms(session, device)
     assert (alarm.state, alarm.severity.value, alarm.enrollee_id) == (
@@ -120,14 +120,14 @@ def test_it_takes_a_device_in_stock_offline_without_an_alarm(session):
     session.add(stock)
     session.flush()
     beat(session, stock, NOW)
-    assert watchdog.sweep(session, NOW + timedelta(seconds=90)) == 1
+    assert watchdog.sweep(session, NOW + timedelta(seconds=90)) == [stock.id]
     assert offline_alarms(session, stock) == []
 
 
 def test_a_last_will_makes_the_device_due_at_once(session, device):
     beat(session, device, NOW)
     watchdog.mark_due(session, device.id, NOW + timedelta(seconds=5))
-    assert watchdog.sweep(session, NOW + timedelta(seconds=5)) == 1
+    assert watchdog.sweep(session, NOW + timedelta(seconds=5)) == [device.id]
     assert len(offline_alarms(session, device)) == 1
 
 
