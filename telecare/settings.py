@@ -104,6 +104,11 @@ class CampaignSettings:
     # Municipal boundaries around the city (GeoJSON with com_istat_code), to know which
     # neighbouring municipalities each district borders; empty: districts stay within the city.
     boundaries_file: str = ""
+    # No warning rings between these local times unless it is urgent.
+    quiet_start: str = "20:00"
+    quiet_end: str = "09:00"
+    max_attempts: int = 3
+    retry_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -270,5 +275,16 @@ def _check(settings: Settings) -> None:
     if settings.telephony.calls_per_second < 1:
         raise SettingsError("TELECARE_TELEPHONY_CALLS_PER_SECOND: expected at least 1, "
                             f"got {settings.telephony.calls_per_second}")
+    for name in ("quiet_start", "quiet_end"):
+        value = getattr(settings.campaigns, name)
+        if not _is_clock_time(value):
+            raise SettingsError(f"TELECARE_CAMPAIGNS_{name.upper()}: expected a time such as "
+                                f"20:00, got {value!r}")
     if not 0 < settings.web.port < 65536:
         raise SettingsError(f"TELECARE_WEB_PORT: expected a port number, got {settings.web.port}")
+
+
+def _is_clock_time(text: str) -> bool:
+    hours, _, minutes = text.partition(":")
+    return (hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+            and 0 <= int(hours) < 24 and 0 <= int(minutes) < 60)

@@ -3,7 +3,17 @@
 from telecare.models.alarm import Alarm, AlarmEvent, AlarmKind, AlarmState, Outcome, Severity
 from telecare.models.audit import AuditEntry
 from telecare.models.base import Base
-from telecare.models.campaign import CapMessage, CapState, HeatForecast
+from telecare.models.campaign import (
+    Campaign,
+    CampaignDelivery,
+    CampaignKind,
+    CampaignState,
+    CapMessage,
+    CapState,
+    DeliveryState,
+    HeatForecast,
+    ScamKind,
+)
 from telecare.models.device import Device, DeviceKind, DeviceState
 from telecare.models.device_events import DeviceEvent
 from telecare.models.enrollee import (
@@ -26,7 +36,8 @@ from telecare.models.user import ApiToken, Role, User
 
 __all__ = [
     "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "ApiToken", "AuditEntry", "Base",
-    "CapMessage", "CapState",
+    "Campaign", "CampaignDelivery", "CampaignKind", "CampaignState", "CapMessage", "CapState",
+    "DeliveryState", "ScamKind",
     "Contact", "Device", "DeviceEvent", "DeviceKind", "DeviceState", "Enrollee", "EnrolleePhone",
     "EnrolleeState", "HeatForecast", "Outcome", "PhoneKind", "Relation", "Role", "Severity",
     "Sex", "User",

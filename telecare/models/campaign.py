@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from telecare.models.base import Base, str_enum
@@ -55,3 +64,77 @@ class CapMessage(Base):
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("cap_message.id"))
     document: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
+
+
+class CampaignKind(enum.StrEnum):
+    SCAM = "scam"
+    HEAT_WARNING = "heat_warning"
+    HEAT_CHECK = "heat_check"  # the daily call to those living alone during a heat wave
+    CAP = "cap"
+
+
+class CampaignState(enum.StrEnum):
+    QUEUED = "queued"  # deliveries are waiting or under way
+    CANCELLED = "cancelled"  # what had not gone out never will
+    DONE = "done"
+
+
+class ScamKind(enum.StrEnum):
+    FAKE_CARABINIERE = "fake_carabiniere"
+    FAKE_UTILITY_WORKER = "fake_utility_worker"
+    FAKE_RELATIVE = "fake_relative"
+    PHONE_FRAUD = "phone_fraud"
+    OTHER = "other"
+
+
+class Campaign(Base):
+    """One warning to the people of an area: who, what, by which channel, until when."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CampaignKind] = mapped_column(str_enum(CampaignKind))
+    state: Mapped[CampaignState] = mapped_column(str_enum(CampaignState))
+    title: Mapped[str] = mapped_column(String(200))
+    # The words people hear or read, by language; Italian is the fallback.
+    messages: Mapped[dict] = mapped_column(JSON)
+    scam_kind: Mapped[ScamKind | None] = mapped_column(str_enum(ScamKind))
+    area_municipality: Mapped[str | None] = mapped_column(String(6))
+    area_district: Mapped[int | None]
+    with_neighbours: Mapped[bool] = mapped_column(default=True)
+    channel: Mapped[str] = mapped_column(String(10))  # voice or sms
+    urgent: Mapped[bool] = mapped_column(default=False)  # may ring during quiet hours
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    cap_message_id: Mapped[int | None] = mapped_column(ForeignKey("cap_message.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime]
+
+
+class DeliveryState(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sweep
+    SENT = "sent"  # handed to the phone network; its outcome follows
+    DELIVERED = "delivered"  # SMS delivered, or call confirmed with a key press
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class CampaignDelivery(Base):
+    """One campaign to one person: at most one row each, so nobody hears it twice."""
+
+    __tablename__ = "campaign_delivery"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "enrollee_id", name="uq_campaign_delivery_enrollee"),
+        Index("ix_campaign_delivery_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    enrollee_id: Mapped[int] = mapped_column(ForeignKey("enrollee.id"))
+    state: Mapped[DeliveryState] = mapped_column(str_enum(DeliveryState))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    external_id: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]

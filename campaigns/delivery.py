@@ -1,0 +1,216 @@
+"""Delivering a campaign: queue each recipient once, send when it is not night, retry, track.
+
+A sweep claims due deliveries one by one with a conditional UPDATE (healthchecks' pattern), so
+two processes never send the same warning twice and a restart loses nothing: the state lives
+in `campaign_delivery`, not in the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, func, insert, literal, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from telecare.models import (
+    Campaign,
+    CampaignDelivery,
+    CampaignState,
+    DeliveryState,
+    Enrollee,
+    EnrolleePhone,
+    PhoneKind,
+)
+from telecare.settings import CampaignSettings
+from telecare.telephony.port import TelephonyError
+
+log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    def send(self, *, to: str, channel: str, language: str, text: str, purpose: str) -> str:
+        """Hand one message to the phone network; returns its id. Raises TelephonyError."""
+
+
+def quiet_until(now: datetime, zone: ZoneInfo, start: str, end: str) -> datetime | None:
+    """When the quiet hours around `now` end (UTC), or None if it is not quiet now.
+
+    Computed on the local wall clock, so 09:00 stays 09:00 across a clock change.
+    """
+    local = now.astimezone(zone)
+    quiet_from, quiet_to = _clock(start), _clock(end)
+    wall = local.time()
+    crosses_midnight = quiet_from > quiet_to
+    if crosses_midnight:
+        quiet = wall >= quiet_from or wall < quiet_to
+    else:
+        quiet = quiet_from <= wall < quiet_to
+    if not quiet:
+        return None
+    day = local.date() if wall < quiet_to else local.date() + timedelta(days=1)
+    return datetime.combine(day, quiet_to, tzinfo=zone).astimezone(now.tzinfo)
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def queue(session: Session, campaign: Campaign, recipients, now: datetime) -> int:
+    """One delivery per recipient (a select of enrollee ids), skipping anyone already queued."""
+    already = exists().where(CampaignDelivery.campaign_id == campaign.id,
+                             CampaignDelivery.enrollee_id == Enrollee.id)
+    chosen = (select(literal(campaign.id), Enrollee.id, literal(DeliveryState.QUEUED.value),
+                     literal(0), literal(now, type_=CampaignDelivery.next_attempt_at.type),
+                     literal(""), literal(""), literal(now, type_=CampaignDelivery.updated_at.type))
+              .where(Enrollee.id.in_(recipients), ~already))
+    result = session.execute(insert(CampaignDelivery).from_select(
+        ["campaign_id", "enrollee_id", "state", "attempts", "next_attempt_at", "external_id",
+         "reason", "updated_at"], chosen).returning(CampaignDelivery.id))
+    # Counted from RETURNING: psycopg reports no row count for INSERT ... SELECT.
+    return len(result.all())
+
+
+def cancel(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Withdraw a campaign: what has not gone out never will. Returns the deliveries stopped."""
+    campaign.state = CampaignState.CANCELLED
+    result = session.execute(
+        update(CampaignDelivery)
+        .where(CampaignDelivery.campaign_id == campaign.id,
+               CampaignDelivery.state == DeliveryState.QUEUED)
+        .values(state=DeliveryState.CANCELLED, reason="campaign cancelled", updated_at=now,
+                next_attempt_at=None))
+    return result.rowcount
+
+
+@dataclass
+class SweepReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0  # put off until the quiet hours end
+    errors: list[str] = field(default_factory=list)
+
+
+def deliver_due(sessions: sessionmaker[Session], sender: Sender, settings: CampaignSettings,
+                zone: ZoneInfo, now: datetime, limit: int = 100) -> SweepReport:
+    """Send what is due now; each delivery is claimed, sent and recorded on its own."""
+    report = SweepReport()
+    with sessions() as session:
+        report.deferred = _defer_quiet(session, settings, zone, now)
+        session.commit()
+        due = session.scalars(
+            select(CampaignDelivery.id)
+            .where(CampaignDelivery.state == DeliveryState.QUEUED,
+                   CampaignDelivery.next_attempt_at <= now)
+            .order_by(CampaignDelivery.next_attempt_at, CampaignDelivery.id).limit(limit)).all()
+    for delivery_id in due:
+        with sessions() as session:
+            if not _claim(session, delivery_id, now):
+                continue  # another process got there first
+            session.commit()
+            try:
+                _send_one(session, sender, settings, delivery_id, now, report)
+            except Exception as exc:  # one bad row must not stop the sweep
+                session.rollback()
+                log.exception("delivery %s: unexpected error", delivery_id)
+                _fail(session, delivery_id, f"unexpected error: {exc}", now)
+                report.failed += 1
+            session.commit()
+    return report
+
+
+def _defer_quiet(session: Session, settings: CampaignSettings, zone: ZoneInfo,
+                 now: datetime) -> int:
+    until = quiet_until(now, zone, settings.quiet_start, settings.quiet_end)
+    if until is None:
+        return 0
+    not_urgent = select(Campaign.id).where(Campaign.urgent.is_(False))
+    return session.execute(
+        update(CampaignDelivery)
+        .where(CampaignDelivery.state == DeliveryState.QUEUED,
+               CampaignDelivery.next_attempt_at <= now,
+               CampaignDelivery.campaign_id.in_(not_urgent))
+        .values(next_attempt_at=until)).rowcount
+
+
+def _claim(session: Session, delivery_id: int, now: datetime) -> bool:
+    result = session.execute(
+        update(CampaignDelivery)
+        .where(CampaignDelivery.id == delivery_id,
+               CampaignDelivery.state == DeliveryState.QUEUED)
+        .values(state=DeliveryState.SENDING, updated_at=now))
+    return result.rowcount == 1
+
+
+def _send_one(session: Session, sender: Sender, settings: CampaignSettings, delivery_id: int,
+              now: datetime, report: SweepReport) -> None:
+    delivery = session.get(CampaignDelivery, delivery_id)
+    campaign = session.get(Campaign, delivery.campaign_id)
+    enrollee = session.get(Enrollee, delivery.enrollee_id)
+    delivery.attempts += 1
+    delivery.updated_at = now
+    if campaign.state == CampaignState.CANCELLED:
+        delivery.state, delivery.reason = DeliveryState.CANCELLED, "campaign cancelled"
+        return
+    number = phone_for(session, enrollee.id, campaign.channel)
+    if number is None:
+        delivery.state = DeliveryState.FAILED
+        delivery.reason = f"no {'mobile ' if campaign.channel == 'sms' else ''}phone number"
+        report.failed += 1
+        return
+    language = enrollee.language if enrollee.language in campaign.messages else "it"
+    try:
+        delivery.external_id = sender.send(
+            to=number, channel=campaign.channel, language=language,
+            text=campaign.messages.get(language) or campaign.messages.get("it", ""),
+            purpose=f"campaign:{campaign.kind.value}")
+    except TelephonyError as exc:
+        delivery.reason = exc.message
+        if exc.permanent or delivery.attempts >= settings.max_attempts:
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
+            report.failed += 1
+        else:
+            delivery.state = DeliveryState.QUEUED
+            delivery.next_attempt_at = now + timedelta(minutes=settings.retry_minutes)
+            report.retried += 1
+        return
+    delivery.state, delivery.next_attempt_at, delivery.reason = DeliveryState.SENT, None, ""
+    report.sent += 1
+
+
+def _fail(session: Session, delivery_id: int, reason: str, now: datetime) -> None:
+    session.execute(update(CampaignDelivery).where(CampaignDelivery.id == delivery_id)
+                    .values(state=DeliveryState.FAILED, reason=reason, updated_at=now,
+                            next_attempt_at=None))
+
+
+def phone_for(session: Session, enrollee_id: int, channel: str) -> str | None:
+    """The number to use: the first phone in the person's order; for SMS, the first mobile."""
+    query = select(EnrolleePhone.number).where(EnrolleePhone.enrollee_id == enrollee_id)
+    if channel == "sms":
+        query = query.where(EnrolleePhone.kind == PhoneKind.MOBILE)
+    return session.scalars(query.order_by(EnrolleePhone.position).limit(1)).first()
+
+
+def delivery_report(session: Session, campaign: Campaign) -> dict[str, int]:
+    """Deliveries by state; they add up to the recipients queued."""
+    rows = session.execute(select(CampaignDelivery.state, func.count())
+                           .where(CampaignDelivery.campaign_id == campaign.id)
+                           .group_by(CampaignDelivery.state)).all()
+    return {state.value: count for state, count in rows}
+
+
+def finish_if_done(session: Session, campaign: Campaign) -> bool:
+    """A campaign with nothing left queued or in flight is done."""
+    pending = session.scalar(select(func.count()).select_from(CampaignDelivery).where(and_(
+        CampaignDelivery.campaign_id == campaign.id,
+        CampaignDelivery.state.in_([DeliveryState.QUEUED, DeliveryState.SENDING]))))
+    if not pending and campaign.state == CampaignState.QUEUED:
+        campaign.state = CampaignState.DONE
+        return True
+    return False
