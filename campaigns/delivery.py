@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 class Sender(Protocol):
-    def send(self, *, to: str, channel: str, language: str, text: str, purpose: str) -> str:
+    def send(self, *, to: str, channel: str, language: str, text: str, purpose: str,
+             name: str = "") -> str:
         """Hand one message to the phone network; returns its id. Raises TelephonyError."""
 
 
@@ -168,7 +169,7 @@ def _send_one(session: Session, sender: Sender, settings: CampaignSettings, deli
         delivery.external_id = sender.send(
             to=number, channel=campaign.channel, language=language,
             text=campaign.messages.get(language) or campaign.messages.get("it", ""),
-            purpose=f"campaign:{campaign.kind.value}")
+            purpose=f"campaign:{campaign.kind.value}", name=enrollee.full_name)
     except TelephonyError as exc:
         delivery.reason = exc.message
         if exc.permanent or delivery.attempts >= settings.max_attempts:

@@ -107,6 +107,9 @@ class Campaign(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     cap_message_id: Mapped[int | None] = mapped_column(ForeignKey("cap_message.id"))
+    # Campaigns made by the system carry a key ("heat_warning:MILANO:2024-07-29",
+    # "cap:17"), so a repeated sweep or a second process never makes the same one twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime]
 

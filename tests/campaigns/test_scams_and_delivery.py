@@ -36,7 +36,7 @@ class FakeNetwork:
         self.sent: list[dict] = []
         self.failures: dict[str, TelephonyError] = {}
 
-    def send(self, *, to, channel, language, text, purpose):
+    def send(self, *, to, channel, language, text, purpose, name=""):
         if to in self.failures:
             raise self.failures[to]
         self.sent.append({"to": to, "channel": channel, "language": language, "text": text})

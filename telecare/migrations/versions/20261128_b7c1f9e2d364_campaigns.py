@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("valid_from", sa.Date(), nullable=False),
         sa.Column("valid_until", sa.Date(), nullable=False),
         sa.Column("cap_message_id", sa.Integer(), nullable=True),
+        sa.Column("dedupe_key", sa.String(length=100), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.ForeignKeyConstraint(["cap_message_id"], ["cap_message.id"],
@@ -49,6 +50,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["created_by_id"], ["app_user.id"],
                                 name=op.f("fk_campaign_created_by_id_app_user")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_campaign_dedupe_key")),
     )
     op.create_table(
         "campaign_delivery",
