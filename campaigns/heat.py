@@ -157,6 +157,9 @@ class HeatCoverage:
     def city_for(self, istat: str) -> str | None:
         return self.by_municipality.get(normalise_istat(istat))
 
+    def municipalities_of(self, city: str) -> set[str]:
+        return {code for code, covering in self.by_municipality.items() if covering == city}
+
     @classmethod
     def from_toml(cls, path: Path) -> HeatCoverage:
         with path.open("rb") as fh:

@@ -32,7 +32,9 @@ class TelephonySender:
              name: str = "") -> str:
         if channel == "sms":
             return f"sms:{self.messenger.send(to, text, purpose=purpose)}"
-        attempt = self.dialer.call(to, purpose=purpose, script="warning", language=language,
+        # A heat-wave check asks how the person is; any other campaign asks them to confirm.
+        script = "heat_check" if purpose == "campaign:heat_check" else "warning"
+        attempt = self.dialer.call(to, purpose=purpose, script=script, language=language,
                                    params={"name": name, "text": text}, expected_digit="1")
         return f"call:{attempt}"
 

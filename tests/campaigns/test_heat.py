@@ -3,10 +3,17 @@ from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from campaigns.heat import HeatCoverage, actions_for, days_at_least, import_bulletin, levels
+from campaigns.heat_campaigns import plan_heat_day
+from telecare.actor import Actor
+from telecare.enrolment import service
+from telecare.enrolment.record import read_enrollee
+from telecare.models import Campaign, CampaignDelivery, CampaignKind
 from telecare.settings import config_dir
 from tests.conftest import NOW
+from tests.factories import enrollee_data
 
 HEADER = "citta,data,livello,data_estrazione\n"
 
@@ -103,3 +110,43 @@ def test_it_imports_a_bulletin_from_the_command_line(tmp_path):
     result = runner.invoke(telecare, ["campaigns", "import-heat", str(file)], env=env)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "2 rows: 2 new days, 0 updated, 0 unchanged, 0 errors"
+
+
+def test_it_warns_milan_through_the_heat_wave_and_checks_daily_on_those_alone(
+        session, settings, coverage, shared_data):
+    def enrol(municipality, alone):
+        data = read_enrollee(enrollee_data(municipality_istat=municipality, lives_alone=alone),
+                             NOW.date(), settings.enrolment)
+        return service.enrol(session, data, Actor("giulia"), NOW)
+
+    alone, with_family = enrol("015146", True), enrol("108033", False)  # Milan, Monza
+    far_away = enrol("016024", True)  # Bergamo: no bulletin city covers it
+    archive = shared_data / "heat" / "ondata__ondate-calore_archivio_2023_2024.csv"
+    with archive.open(encoding="utf-8") as stream:
+        import_bulletin(session, stream, coverage, NOW)
+    session.flush()
+
+    def plan(day):
+        return {c.kind: queued for c, queued in
+                plan_heat_day(session, coverage, day, NOW, ["it", "en"])
+                if c.area_municipality == "015146"}
+
+    assert plan(date(2024, 7, 27)) == {}  # yellow: nothing
+    assert plan(date(2024, 7, 28)) == {CampaignKind.HEAT_WARNING: 2}  # orange: a warning
+    for day in (date(2024, 7, 29), date(2024, 7, 30), date(2024, 7, 31), date(2024, 8, 1)):
+        assert plan(day) == {CampaignKind.HEAT_WARNING: 2, CampaignKind.HEAT_CHECK: 1}
+    assert plan(date(2024, 7, 30)) == {}  # planning a day twice makes nothing new
+    assert plan(date(2024, 8, 2)) == {}  # yellow again
+
+    checked = session.scalars(
+        select(CampaignDelivery.enrollee_id).join(Campaign)
+        .where(Campaign.kind == CampaignKind.HEAT_CHECK).distinct()).all()
+    assert checked == [alone.id]
+    reached = set(session.scalars(select(CampaignDelivery.enrollee_id)))
+    assert reached == {alone.id, with_family.id}
+    assert far_away.id not in reached
+    warning = session.scalars(select(Campaign).where(
+        Campaign.dedupe_key == "heat_warning:MILANO:2024-07-29")).one()
+    assert warning.messages["it"].startswith(
+        "Il Ministero della Salute segnala per oggi a Milano un'ondata di calore, livello rosso")
+    assert "heat wave, red level" in warning.messages["en"]
