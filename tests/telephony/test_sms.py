@@ -106,3 +106,14 @@ def test_it_lets_a_demo_text_the_service_through_the_stand_in(live, acknowledgem
     assert response.json() == {"webhook_status": 200}
     assert acknowledgements == [(NUMBER, "4821")]
     assert requests.post(f"{live.sim.url}/_sim/sms", data={}, timeout=10).status_code == 400
+
+
+def test_it_records_twilios_21610_as_permanent_when_twilio_knew_of_the_stop_first(live):
+    live.sim.unsubscribed.add(NUMBER)  # Twilio saw STOP while our webhook was unreachable
+    with pytest.raises(TelephonyError) as raised:
+        live.messenger.send(NUMBER, "Allerta caldo", purpose="campaign")
+    assert (raised.value.code, raised.value.permanent) == (21610, True)
+    assert live.sleeps == []
+    with live.session() as session:
+        assert "21610" in session.get(NumberStanding, NUMBER).permanent_error
+        assert session.query(SmsMessage).one().status == "failed"
