@@ -50,6 +50,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         api,
         audit_log,
         auth,
+        campaigns,
         contacts,
         devices,
         enrollees,
@@ -63,6 +64,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
                    twilio):
         app.register_blueprint(module.bp)
     app.register_blueprint(devices.bp)
+    app.register_blueprint(campaigns.bp)
     access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
     access.csrf.exempt(twilio.bp)  # Twilio's signature instead of a session and a CSRF token
     if settings.web.trusted_proxies:

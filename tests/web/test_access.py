@@ -6,6 +6,9 @@ import re
 
 import pytest
 
+from campaigns.geography import shipped_neighbours
+from campaigns.scams import read_scam_report, send_scam_warning
+from telecare.actor import Actor
 from telecare.models import Device, Role
 from tests.conftest import NOW
 from tests.web.conftest import PASSWORD, bearer
@@ -137,9 +140,14 @@ def test_it_shows_every_page_to_every_role_it_names(app, users, login, session, 
     enrollee = enrol(session, settings)
     device = Device(serial="PND-ACCESS", enrollee_id=enrollee.id, created_at=NOW)
     session.add(device)
+    campaign, _ = send_scam_warning(session, read_scam_report(
+        {"municipality": "015146", "scam_kind": "fake_relative", "message_it": "Attenzione.",
+         "valid_until": "2026-12-31"}, NOW.date(), ["it"], None), shipped_neighbours(), None,
+        Actor.system(), NOW)
     session.commit()
     values = {"enrollee_id": enrollee.id, "contact_id": enrollee.contacts[0].id,
-              "action": "suspend", "user_id": users[Role.OPERATOR].id, "device_id": device.id}
+              "action": "suspend", "user_id": users[Role.OPERATOR].id, "device_id": device.id,
+              "campaign_id": campaign.id}
     pages = [rule for rule, method in _routes(app) if method == "GET"
              and rule.endpoint not in OPEN and not rule.endpoint.startswith("api.")
              and rule.endpoint != "imports.report"]
