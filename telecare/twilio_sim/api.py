@@ -82,10 +82,28 @@ class Api:
         return 201, created
 
     def fetch_message(self, match, form, multi) -> tuple[int, dict]:
+        return 200, self._message(match).as_json()
+
+    def update_message(self, match, form, multi) -> tuple[int, dict]:
+        """Twilio's two updates: redact the body (Body=""), cancel one not yet sent."""
+        message = self._message(match)
+        if form.get("Status") == "canceled":
+            if message.status not in {"queued", "accepted", "scheduled"}:
+                raise ApiError(400, 30409, "Message cannot be canceled: it was already sent")
+            message.status = "canceled"
+        elif "Body" in form and form["Body"] == "":
+            message.body = ""
+        else:
+            raise ApiError(400, 21218, "Only Body='' or Status=canceled may be updated")
+        touch(message)
+        return 200, message.as_json()
+
+    def _message(self, match) -> SimMessage:
         message = self.sim.messages_by_sid.get(match.group("sid"))
         if message is None:
-            raise ApiError(404, 20404, "The requested resource was not found")
-        return 200, message.as_json()
+            raise ApiError(404, 20404, f"The requested resource Message {match.group('sid')} "
+                                       "was not found")
+        return message
 
 
 def touch(resource) -> None:

@@ -20,6 +20,8 @@ ROUTES = [
     ("POST", re.compile(ACCOUNT + r"/Calls/(?P<sid>CA[0-9a-f]+)\.json$"), "update_call"),
     ("POST", re.compile(ACCOUNT + r"/Messages\.json$"), "create_message"),
     ("GET", re.compile(ACCOUNT + r"/Messages/(?P<sid>(SM|MM)[0-9a-f]+)\.json$"), "fetch_message"),
+    ("POST", re.compile(ACCOUNT + r"/Messages/(?P<sid>(SM|MM)[0-9a-f]+)\.json$"),
+     "update_message"),
 ]
 
 

@@ -135,3 +135,16 @@ def test_it_sends_only_parameters_twilios_description_knows(live, openapi):
     assert all(url.startswith(live.sim.url) for url, _ in http.sent)  # never api.twilio.com
     live.sim.wait_idle()
     live.sim.errors.clear()  # port 9 answers nobody: those callbacks were meant to fail
+
+
+def test_it_redacts_a_message_and_refuses_to_cancel_one_already_sent(live, openapi):
+    created = api(live, MESSAGES, data={"To": NUMBER, "From": SERVICE_NUMBER, "Body": "Ciao"})
+    live.sim.wait_idle()
+    path = MESSAGES.replace(".json", f"/{created.json()['sid']}.json")
+    redacted = api(live, path, data={"Body": ""})
+    assert redacted.status_code == 200
+    validate(openapi, "api.v2010.account.message", redacted.json())
+    assert redacted.json()["body"] == ""
+    assert api(live, path, data={"Status": "canceled"}).json()["code"] == 30409
+    assert set(request_fields(openapi, path.replace(created.json()["sid"], "{Sid}")
+                              .replace(ACCOUNT_SID, "{AccountSid}"))) >= {"Body", "Status"}
