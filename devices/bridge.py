@@ -1,15 +1,17 @@
-"""The MQTT bridge: device events into the core, heartbeats into last-seen, replies back.
+"""The MQTT bridge: device events into the core, replies back; heartbeats; the watchdog.
 
-Threads, each with its own SQLAlchemy session (never shared):
-- paho's network thread: parses heartbeats into memory and queues everything at QoS 1;
-- the event worker: applies queued events in small batches, commits, and only then
-  acknowledges them to the broker (manual_ack) and sends the devices their replies;
-- housekeeping: writes last-seen in batches, then runs the watchdog sweep.
+- Events and status: MQTT 5, a persistent session (clean_start=False with an expiry), QoS 1
+  acknowledged by hand only after the commit, on paho's network thread → a queue → the
+  event worker, which applies them in small batches with its own SQLAlchemy session.
+- Heartbeats: a process of their own (devices/heartbeats.py), so a flood of them never
+  holds the GIL an alarm needs.
+- Housekeeping: the watchdog sweep, with its own session.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import queue
 import threading
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as mqtt
 from sqlalchemy.exc import DBAPIError
 
-from devices import protocol, watchdog
+from devices import heartbeats, protocol, watchdog
 from devices.badinput import BadInput
 from devices.connection import BrokerAddress, make_client, session_properties
 from devices.directory import DeviceDirectory
@@ -30,8 +32,11 @@ from telecare.runtime import Runtime
 log = logging.getLogger(__name__)
 
 BATCH = 200  # events per transaction: one commit carries a burst of presses
-OFFLINE_REFRESH_S = 10.0
 SWEEP_BATCH = 200  # devices taken offline per transaction, so alarms appear progressively
+# forkserver: the heartbeat process starts from a clean, single-threaded server (fork from
+# this multi-threaded process could inherit a held lock), and after the first start quickly.
+PROCESSES = multiprocessing.get_context("forkserver")
+PROCESSES.set_forkserver_preload(["devices.heartbeats"])
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,8 @@ class Received:
 class BridgeStats:
     events: int = 0
     duplicates: int = 0
-    heartbeats: int = 0
     committed_batches: int = 0
     status: int = 0
-
-
-def _sender(topic: str) -> str:
-    """Who a refused message claims to come from: the device segment of its topic."""
-    return topic.removeprefix(protocol.ROOT).split("/", 1)[0][:64]
 
 
 class Bridge:
@@ -73,21 +72,32 @@ class Bridge:
         self.stats = BridgeStats()
         self.connected = threading.Event()
         self._queue: queue.Queue[Received] = queue.Queue()
-        self._seen: dict[int, watchdog.Seen] = {}
-        self._seen_lock = threading.Lock()
-        # Devices known to be offline: only these are looked up when heartbeats are written.
-        self._offline: set[int] = set()
-        self._offline_refresh_at = 0.0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._shared = heartbeats.Shared.create(PROCESSES)
+        self._heartbeats: multiprocessing.process.BaseProcess | None = None
         self.client = make_client(address, self.settings.mqtt.client_id, manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribed
+
+    @property
+    def heartbeats_received(self) -> int:
+        return self._shared.received.value
+
+    @property
+    def refused(self) -> int:
+        """Messages refused as bad input, here and in the heartbeat process."""
+        return self.bad.total + self._shared.refused.value
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> Bridge:
+        self._heartbeats = PROCESSES.Process(
+            target=heartbeats.run, args=(self.settings, self.address, self._shared),
+            name="devices-heartbeats", daemon=True)
+        self._heartbeats.start()
         known = self.directory.load()
         log.info("bridge: %d devices known; connecting to %s:%s", known, self.address.host,
                  self.address.port)
@@ -96,7 +106,7 @@ class Bridge:
             properties=session_properties(self.settings.mqtt.session_expiry_s))
         self.client.loop_start()
         for target, name in ((self._work, "devices-events"),
-                             (self._housekeep, "devices-housekeeping")):
+                             (self._housekeep, "devices-watchdog")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -104,13 +114,18 @@ class Bridge:
 
     def stop(self) -> None:
         self._stop.set()
+        self._shared.stop.set()
         for thread in self._threads:
             thread.join(timeout=10)
         self.client.disconnect()
         self.client.loop_stop()
+        if self._heartbeats is not None:
+            self._heartbeats.join(timeout=10)
+            if self._heartbeats.is_alive():
+                self._heartbeats.kill()
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
-        return self.connected.wait(timeout)
+        return self.connected.wait(timeout) and self._shared.connected.wait(timeout)
 
     # -- paho's network thread ---------------------------------------------------------------
 
@@ -118,12 +133,19 @@ class Bridge:
         if reason_code.is_failure:
             log.error("bridge: broker refused the connection: %s", reason_code)
             return
-        # The broker kept our session (and its subscriptions): subscribing again would only
-        # have every retained status sent once more.
-        if not flags.session_present:
-            client.subscribe(protocol.subscriptions(self.settings.mqtt.shared_group))
         log.info("bridge: connected (session %s)",
                  "resumed" if flags.session_present else "new")
+        # The broker kept our session and its subscriptions: subscribing again would only
+        # have every retained status sent once more.
+        if flags.session_present:
+            self.connected.set()
+        else:
+            client.subscribe(protocol.event_subscriptions(self.settings.mqtt.shared_group))
+
+    def _on_subscribed(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            log.error("bridge: broker refused a subscription: %s", reason_codes)
+            return
         self.connected.set()
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
@@ -135,7 +157,8 @@ class Bridge:
         # One bad message must never stop the rest: nothing escapes this handler.
         try:
             if message.qos == 0:
-                self._heartbeat(message.topic, message.payload)
+                self.bad.report("wrong_qos", protocol.sender(message.topic),
+                                f"QoS 0 on {message.topic[-20:]}")
                 return
             self._queue.put(Received(message.topic, message.payload, message.mid,
                                      message.qos, bool(message.retain)))
@@ -143,28 +166,6 @@ class Bridge:
             log.exception("bridge: unexpected error on %r", message.topic[:120])
             if message.qos:
                 client.ack(message.mid, message.qos)
-
-    def _heartbeat(self, topic: str, payload: bytes) -> None:
-        try:
-            beat = protocol.parse(topic, payload, self.settings.devices.max_payload_bytes)
-        except protocol.ProtocolError as exc:
-            self.bad.report("bad_message", _sender(topic), str(exc))
-            return
-        if not isinstance(beat, protocol.Heartbeat):
-            self.bad.report("wrong_qos", beat.serial, f"QoS 0 on {topic[-20:]}")
-            return
-        ref = self.directory.cached(beat.serial)
-        if ref is None:
-            # Unknown here; the worker looks it up in the database without blocking us.
-            self._queue.put(Received(topic, payload, 0, 0, False))
-            return
-        self._note_seen(ref.id, ref.period_s, beat.battery)
-
-    def _note_seen(self, device_id: int, period_s: int, battery: int | None) -> None:
-        now = self.runtime.clock.now()
-        with self._seen_lock:
-            self._seen[device_id] = watchdog.Seen(device_id, now, period_s, battery)
-        self.stats.heartbeats += 1
 
     # -- the event worker --------------------------------------------------------------------
 
@@ -199,8 +200,7 @@ class Bridge:
         for serial, reply in replies:
             self.client.publish(protocol.topic(serial, "commands"), reply, qos=1)
         for item in batch:
-            if item.qos:
-                self.client.ack(item.mid, item.qos)
+            self.client.ack(item.mid, item.qos)
 
     def _commit(self, batch: list[Received]) -> list[tuple[str, bytes]]:
         replies: list[tuple[str, bytes]] = []
@@ -209,27 +209,21 @@ class Bridge:
             for item in batch:
                 try:
                     message = protocol.parse(item.topic, item.payload, limit)
+                    if isinstance(message, protocol.Heartbeat):
+                        raise protocol.ProtocolError("a heartbeat at QoS 1")
                 except protocol.ProtocolError as exc:
-                    self.bad.report("bad_message", _sender(item.topic), str(exc))
+                    self.bad.report("bad_message", protocol.sender(item.topic), str(exc))
                     continue
                 ref = self.directory.find(message.serial)
                 if ref is None:
                     self.bad.report("unknown_device", message.serial, "no such device")
                     continue
-                if isinstance(message, protocol.Heartbeat):
-                    self._note_seen(ref.id, ref.period_s, message.battery)
-                elif isinstance(message, protocol.Status):
-                    self.stats.status += 1
-                    if message.online and not item.retain:
-                        self._note_seen(ref.id, ref.period_s, None)
-                    elif not message.online:
-                        with self._seen_lock:
-                            self._seen.pop(ref.id, None)
-                        watchdog.mark_due(session, ref.id, self.runtime.clock.now())
-                else:
-                    reply = self._event(session, ref.id, message)
-                    if reply:
-                        replies.append((message.serial, reply))
+                if isinstance(message, protocol.Status):
+                    self._status(session, ref, message, item.retain)
+                    continue
+                reply = self._event(session, ref.id, message)
+                if reply:
+                    replies.append((message.serial, reply))
             if self.fault == "stall-before-commit":
                 self._stall("before commit")
             session.commit()
@@ -237,6 +231,17 @@ class Bridge:
         if self.fault == "stall-after-commit":
             self._stall("after commit")
         return replies
+
+    def _status(self, session, ref, message: protocol.Status, retained: bool) -> None:
+        self.stats.status += 1
+        now = self.runtime.clock.now()
+        if not message.online:
+            # The device's Last Will (or a goodbye): the next sweep takes it offline.
+            watchdog.mark_due(session, ref.id, now)
+        elif not retained:
+            # A retained "online" is only the broker's memory of an old connection.
+            watchdog.flush_seen(session, [watchdog.Seen(ref.id, now, ref.period_s)],
+                                self.settings.devices.grace_s, now)
 
     def _event(self, session, device_id: int, event: protocol.Event) -> bytes | None:
         try:
@@ -261,38 +266,15 @@ class Bridge:
         while True:
             time.sleep(3600)
 
-    # -- housekeeping: last-seen batches and the watchdog ------------------------------------
+    # -- the watchdog ------------------------------------------------------------------------
 
     def _housekeep(self) -> None:
-        flush_s = self.settings.devices.heartbeat_flush_ms / 1000
-        sweep_s = self.settings.devices.watchdog_interval_ms / 1000
-        next_sweep = time.monotonic()
-        while not self._stop.wait(flush_s):
+        every = self.settings.devices.watchdog_interval_ms / 1000
+        while not self._stop.wait(every):
             try:
-                self.flush()
-                if time.monotonic() >= next_sweep:
-                    self.sweep()
-                    next_sweep = time.monotonic() + sweep_s
+                self.sweep()
             except Exception:
-                log.exception("bridge: housekeeping failed; trying again")
-        self.flush()
-
-    def flush(self) -> int:
-        with self._seen_lock:
-            seen, self._seen = list(self._seen.values()), {}
-        if not seen:
-            return 0
-        if time.monotonic() >= self._offline_refresh_at:
-            # Other bridge processes take devices offline too: learn about them now and then.
-            with self.runtime.sessions() as session:
-                self._offline = watchdog.offline_ids(session)
-            self._offline_refresh_at = time.monotonic() + OFFLINE_REFRESH_S
-        with self.runtime.sessions() as session:
-            back = watchdog.flush_seen(session, seen, self.settings.devices.grace_s,
-                                       self.runtime.clock.now(), maybe_offline=self._offline)
-            session.commit()
-        self._offline.difference_update(back)
-        return len(seen)
+                log.exception("bridge: watchdog sweep failed; trying again")
 
     def sweep(self) -> int:
         """Run the watchdog in committed batches until nothing is overdue."""
@@ -301,9 +283,7 @@ class Bridge:
             with self.runtime.sessions() as session:
                 batch = watchdog.sweep(session, self.runtime.clock.now(), limit=SWEEP_BATCH)
                 session.commit()
-            self._offline.update(batch)
             taken += len(batch)
             if len(batch) < SWEEP_BATCH:
                 break
-            self.flush()  # heartbeats that arrived meanwhile are not mistaken for silence
         return taken

@@ -33,10 +33,11 @@ class BrokerAddress:
 
 
 def make_client(address: BrokerAddress, client_id: str, *, manual_ack: bool = False,
-                username: str | None = None, password: str | None = None) -> mqtt.Client:
-    """An MQTT 5 paho client with the callback API of paho 2, not yet connected."""
+                username: str | None = None, password: str | None = None,
+                protocol: int = mqtt.MQTTv5) -> mqtt.Client:
+    """A paho client (MQTT 5 unless told) with the callback API of paho 2, not yet connected."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+                         protocol=protocol, manual_ack=manual_ack)
     user = username if username is not None else address.username
     if user is not None:
         client.username_pw_set(user, password if username is not None else address.password)

@@ -50,11 +50,20 @@ def topic(serial: str, leaf: str) -> str:
     return f"{ROOT}{serial}/{leaf}"
 
 
-def subscriptions(shared_group: str = "") -> list[tuple[str, int]]:
-    """The bridge's topic filters and their QoS; `$share/<group>/` splits them among bridges."""
+def event_subscriptions(shared_group: str = "") -> list[tuple[str, int]]:
+    """The bridge's QoS 1 topic filters; `$share/<group>/` splits them among bridges."""
     prefix = f"$share/{shared_group}/" if shared_group else ""
-    return [(f"{prefix}{ROOT}+/events", 1), (f"{prefix}{ROOT}+/status", 1),
-            (f"{prefix}{ROOT}+/heartbeat", 0)]
+    return [(f"{prefix}{ROOT}+/events", 1), (f"{prefix}{ROOT}+/status", 1)]
+
+
+def heartbeat_subscriptions(shared_group: str = "") -> list[tuple[str, int]]:
+    prefix = f"$share/{shared_group}/" if shared_group else ""
+    return [(f"{prefix}{ROOT}+/heartbeat", 0)]
+
+
+def sender(name: str) -> str:
+    """Who a message claims to come from: the device segment of its topic, for the log."""
+    return name.removeprefix(ROOT).split("/", 1)[0][:64]
 
 
 def split_topic(name: str) -> tuple[str, str]:

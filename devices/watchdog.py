@@ -8,7 +8,6 @@ UPDATE whose row count says whether another process got there first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -34,36 +33,38 @@ class Seen:
 # The hot path: one row per heartbeat, thousands a second. Plain SQL with values already in
 # the column's storage form costs a third of the ORM's bulk UPDATE (which runs every value
 # through the UTCDateTime type), and most of what is left runs in SQLite without the GIL.
+# Offline devices are left out, so the row count says whether any of them came back.
 _WRITE_SEEN = text("UPDATE device SET last_seen_at = :seen, offline_after = :after, "
-                   "battery = COALESCE(:battery, battery) WHERE id = :id")
+                   "battery = COALESCE(:battery, battery) "
+                   "WHERE id = :id AND offline_since IS NULL")
 
 
-def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime,
-               maybe_offline: Collection[int] | None = None) -> list[int]:
+def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime) -> list[int]:
     """Write a batch of last-seen times in one statement; bring back offline devices.
 
-    `maybe_offline`: the devices to check for a return (the bridge knows which are offline);
-    by default every device in the batch is checked. Returns the devices that came back.
+    Returns the devices that came back online.
     """
     if not seen:
         return []
     stamp = _storage_form(session)
     grace = timedelta(seconds=grace_s)
-    session.execute(_WRITE_SEEN, [
-        {"id": s.device_id, "seen": stamp(s.at), "battery": s.battery,
-         "after": stamp(s.at + timedelta(seconds=s.period_s) + grace)} for s in seen])
-    if maybe_offline is None:
-        ids = [s.device_id for s in seen]
-    else:
-        ids = [s.device_id for s in seen if s.device_id in maybe_offline]
-    returning: list[int] = []
+    rows = [{"id": s.device_id, "seen": stamp(s.at), "battery": s.battery,
+             "after": stamp(s.at + timedelta(seconds=s.period_s) + grace)} for s in seen]
+    written = session.execute(_WRITE_SEEN, rows).rowcount
+    if written == len(rows):
+        return []  # the usual case: every device was online already
+    ids = [s.device_id for s in seen]
+    returning: list[Device] = []
     for start in range(0, len(ids), 500):  # keep IN lists short for SQLite's variable limit
-        returning += session.scalars(select(Device.id).where(
+        returning += session.scalars(select(Device).where(
             Device.id.in_(ids[start:start + 500]), Device.offline_since.is_not(None))).all()
-    if returning:
-        for device in session.scalars(select(Device).where(Device.id.in_(returning))):
-            back_online(session, device, now)
-    return returning
+    for device in returning:
+        back_online(session, device, now)
+    session.flush()
+    back = {device.id for device in returning}
+    if back:
+        session.execute(_WRITE_SEEN, [row for row in rows if row["id"] in back])
+    return sorted(back)
 
 
 def _storage_form(session: Session):
@@ -87,10 +88,6 @@ def mark_due(session: Session, device_id: int, now: datetime) -> None:
     """The device said it is going (its Last Will): let the next sweep take it offline."""
     session.execute(update(Device).where(Device.id == device_id, Device.offline_since.is_(None))
                     .values(offline_after=now))
-
-
-def offline_ids(session: Session) -> set[int]:
-    return set(session.scalars(select(Device.id).where(Device.offline_since.is_not(None))))
 
 
 def sweep(session: Session, now: datetime, limit: int = 500) -> list[int]:

@@ -119,7 +119,7 @@ def test_it_writes_heartbeats_in_batches_and_sets_the_watchdogs_due_time(
     row = wait_for(lambda: (r := device_row(committed_sessions, device.id)).battery == 88 and r)
     assert row.last_seen_at is not None
     assert (row.offline_after - row.last_seen_at).total_seconds() == 60 + 2
-    assert bridge.stats.heartbeats == 3
+    assert bridge.heartbeats_received == 3
 
 
 def test_it_counts_alarms_across_the_whole_table_only_once(committed_sessions):

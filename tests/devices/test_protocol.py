@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from devices.protocol import Event, Heartbeat, ProtocolError, Status, parse, subscriptions, topic
+from devices.protocol import (
+    Event,
+    Heartbeat,
+    ProtocolError,
+    Status,
+    event_subscriptions,
+    heartbeat_subscriptions,
+    parse,
+    topic,
+)
 
 
 def test_it_reads_an_alarm_event():
@@ -51,5 +60,6 @@ def test_it_refuses_what_is_not_protocol_v1_saying_why(name, payload, reason):
 
 
 def test_it_subscribes_through_a_shared_group_when_asked():
-    assert subscriptions()[0] == ("telecare/v1/devices/+/events", 1)
-    assert subscriptions("bridges")[2] == ("$share/bridges/telecare/v1/devices/+/heartbeat", 0)
+    assert event_subscriptions()[0] == ("telecare/v1/devices/+/events", 1)
+    assert heartbeat_subscriptions("bridges") == [
+        ("$share/bridges/telecare/v1/devices/+/heartbeat", 0)]

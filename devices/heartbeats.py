@@ -1,0 +1,159 @@
+"""Heartbeat ingest, in a process of its own.
+
+Thousands of heartbeats a second keep a Python thread busy; sharing a GIL with the alarm
+path, they made every alarm wait (each SQL statement of an alarm gave the GIL up and waited
+to get it back). In their own process they cost the alarm path nothing but a CPU share.
+Last-seen is kept in memory and written in one statement per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+
+from devices import protocol, watchdog
+from devices.badinput import BadInput
+from devices.connection import BrokerAddress, make_client
+from devices.directory import DeviceDirectory
+from telecare.runtime import Runtime
+from telecare.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WRITE_CHUNK = 200
+MAX_UNRESOLVED = 10_000  # heartbeats of serials not in memory yet, looked up at the flush
+
+
+@dataclass
+class Shared:
+    """What the bridge's process and the heartbeat process share."""
+
+    received: multiprocessing.sharedctypes.Synchronized
+    refused: multiprocessing.sharedctypes.Synchronized
+    connected: multiprocessing.synchronize.Event
+    stop: multiprocessing.synchronize.Event
+
+    @classmethod
+    def create(cls, context) -> Shared:
+        return cls(context.Value("q", 0), context.Value("q", 0), context.Event(),
+                   context.Event())
+
+
+def run(settings: Settings, address: BrokerAddress, shared: Shared) -> None:
+    """The heartbeat process's entry point: ingest until `shared.stop` is set."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runtime = Runtime(settings)
+    try:
+        HeartbeatIngest(runtime, address, shared).run()
+    finally:
+        runtime.close()
+
+
+class HeartbeatIngest:
+    def __init__(self, runtime: Runtime, address: BrokerAddress, shared: Shared):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.shared = shared
+        self.directory = DeviceDirectory(runtime.sessions)
+        self.bad = BadInput()
+        self._seen: dict[int, watchdog.Seen] = {}
+        self._unresolved: dict[str, tuple] = {}
+        self._lock = threading.Lock()
+        # MQTT 3.1.1: paho reads its packets at about twice the rate of MQTT 5's (no
+        # properties to parse), and QoS 0 needs no session: no broker queues it for us.
+        self.client = make_client(address, f"{self.settings.mqtt.client_id}-heartbeats",
+                                  protocol=mqtt.MQTTv311)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_disconnect = lambda *_: shared.connected.clear()
+        self.client.on_message = self._on_message
+        self.address = address
+
+    def run(self) -> None:
+        self.directory.load()
+        self.client.connect_async(self.address.host, self.address.port, keepalive=30)
+        self.client.loop_start()
+        flush_s = self.settings.devices.heartbeat_flush_ms / 1000
+        try:
+            while not self.shared.stop.wait(flush_s):
+                try:
+                    self.flush()
+                except Exception:
+                    log.exception("heartbeats: writing last-seen failed; trying again")
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.flush()
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.error("heartbeats: broker refused the connection: %s", reason_code)
+            return
+        client.subscribe(protocol.heartbeat_subscriptions(self.settings.mqtt.shared_group))
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            log.error("heartbeats: broker refused the subscription: %s", reason_codes)
+            return
+        self.shared.connected.set()
+
+    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        # Nothing escapes: one bad heartbeat must not stop the rest.
+        try:
+            self._heartbeat(message.topic, message.payload)
+        except Exception:
+            log.exception("heartbeats: unexpected error on %r", message.topic[:120])
+
+    def _heartbeat(self, topic: str, payload: bytes) -> None:
+        try:
+            beat = protocol.parse(topic, payload, self.settings.devices.max_payload_bytes)
+            if not isinstance(beat, protocol.Heartbeat):
+                raise protocol.ProtocolError(f"not a heartbeat on {topic[-20:]}")
+        except protocol.ProtocolError as exc:
+            self._refuse("bad_message", protocol.sender(topic), str(exc))
+            return
+        now = self.runtime.clock.now()
+        ref = self.directory.cached(beat.serial)
+        with self.shared.received.get_lock():
+            self.shared.received.value += 1
+        with self._lock:
+            if ref is not None:
+                self._seen[ref.id] = watchdog.Seen(ref.id, now, ref.period_s, beat.battery)
+            elif len(self._unresolved) < MAX_UNRESOLVED:
+                # Not in memory: the flush looks it up, off the network thread.
+                self._unresolved[beat.serial] = (now, beat.battery)
+            else:
+                self._refuse("unknown_device", beat.serial, "too many unknown devices at once")
+
+    def _refuse(self, reason: str, sender: str, message: str) -> None:
+        self.bad.report(reason, sender, message)
+        with self.shared.refused.get_lock():
+            self.shared.refused.value += 1
+
+    def flush(self) -> int:
+        with self._lock:
+            seen, self._seen = list(self._seen.values()), {}
+            unresolved, self._unresolved = self._unresolved, {}
+        for serial, (at, battery) in unresolved.items():
+            ref = self.directory.find(serial)
+            if ref is None:
+                self._refuse("unknown_device", serial, "no such device")
+            else:
+                seen.append(watchdog.Seen(ref.id, at, ref.period_s, battery))
+        if seen:
+            self._write(seen)
+        return len(seen)
+
+    def _write(self, seen: list[watchdog.Seen]) -> None:
+        # Short transactions: SQLite has one writer at a time, and an alarm's commit must not
+        # wait behind thousands of heartbeat rows (200 rows hold the lock a few milliseconds).
+        for start in range(0, len(seen), WRITE_CHUNK):
+            with self.runtime.sessions() as session:
+                watchdog.flush_seen(session, seen[start:start + WRITE_CHUNK],
+                                    self.settings.devices.grace_s, self.runtime.clock.now())
+                session.commit()
