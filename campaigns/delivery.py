@@ -207,10 +207,11 @@ def delivery_report(session: Session, campaign: Campaign) -> dict[str, int]:
 
 
 def finish_if_done(session: Session, campaign: Campaign) -> bool:
-    """A campaign with nothing left queued or in flight is done."""
+    """A campaign with nothing left queued, in flight or awaiting its outcome is done."""
     pending = session.scalar(select(func.count()).select_from(CampaignDelivery).where(and_(
         CampaignDelivery.campaign_id == campaign.id,
-        CampaignDelivery.state.in_([DeliveryState.QUEUED, DeliveryState.SENDING]))))
+        CampaignDelivery.state.in_([DeliveryState.QUEUED, DeliveryState.SENDING,
+                                    DeliveryState.SENT]))))
     if not pending and campaign.state == CampaignState.QUEUED:
         campaign.state = CampaignState.DONE
         return True

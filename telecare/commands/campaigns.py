@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+
 import click
 
+from campaigns import sweep as campaign_sweep
 from campaigns.cap import CapRefused
 from campaigns.cap_store import receive
 from campaigns.districts import load as load_districts
 from campaigns.districts import place_enrollees, recipients_by_district
 from campaigns.geography import recipients_by_municipality, shipped_neighbours, target_area
 from campaigns.heat import HeatCoverage, import_bulletin
+from campaigns.phone import TelephonySender
 from telecare.db import session_scope
 from telecare.enrolment.municipalities import lookup
 from telecare.settings import config_dir
+from telecare.telephony.calls import Dialer
+from telecare.telephony.sms import Messenger
+from telecare.telephony.twilio_adapter import TwilioTelephony
 
 
 @click.group()
@@ -128,3 +137,31 @@ def _districts(runtime):
         raise click.ClickException("campaigns.districts_file is not set (TELECARE_CAMPAIGNS_"
                                    "DISTRICTS_FILE): no city districts are configured")
     return districts
+
+
+@campaigns.command()
+@click.option("--once", is_flag=True, help="One pass, then exit (for cron or a test).")
+@click.pass_obj
+def sweep(runtime, once: bool) -> None:
+    """Deliver due warnings through the telephony settings until SIGTERM or Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = runtime.settings
+    telephony = TwilioTelephony(settings)
+    sender = TelephonySender(Dialer(settings, runtime.sessions, telephony, runtime.clock),
+                             Messenger(settings, runtime.sessions, telephony, runtime.clock))
+    coverage = HeatCoverage.from_toml(config_dir() / "heat.toml")
+    languages = settings.enrolment.languages
+    if once:
+        result = campaign_sweep.tick(runtime.sessions, sender, settings.campaigns,
+                                     settings.zone, runtime.clock.now(), coverage, languages)
+        click.echo(f"sent {result.sent.sent}, retried {result.sent.retried}, failed "
+                   f"{result.sent.failed}, deferred {result.sent.deferred}, outcomes "
+                   f"{result.followed}, finished {result.finished}")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        campaign_sweep.run(runtime.sessions, sender, settings.campaigns, settings.zone,
+                           runtime.clock, stop, coverage, languages)
+    except KeyboardInterrupt:
+        stop.set()

@@ -101,6 +101,9 @@ def test_it_warns_bresso_and_its_neighbours_once_each_in_their_language(session,
     assert deliver_due(_reuse(session), network, CampaignSettings(), ROME,
                        MORNING + timedelta(hours=1)).sent == 0  # nobody hears it twice
     assert delivery_report(session, campaign) == {"sent": 2}
+    assert not finish_if_done(session, campaign)  # the calls' outcomes are still to come
+    for delivery in session.scalars(select(CampaignDelivery)):
+        delivery.state = DeliveryState.DELIVERED
     assert finish_if_done(session, campaign) and campaign.state == CampaignState.DONE
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "send")).one()
     assert entry.detail == {"kind": "scam", "recipients": 2}
@@ -177,3 +180,24 @@ def _reuse(session):
             return False
 
     return lambda: Reused()
+
+
+def test_it_sweeps_plans_heat_sends_and_finishes_in_one_pass(session, people):
+    from campaigns.heat import HeatCoverage
+    from campaigns.sweep import tick
+    from telecare.models import Campaign, CampaignKind, HeatForecast
+    from telecare.settings import config_dir
+
+    session.add(HeatForecast(city="MILANO", day=MORNING.astimezone(ROME).date(), level=2,
+                             issued_on=MORNING.date(), source="manual", updated_at=MORNING))
+    session.commit()
+    coverage = HeatCoverage.from_toml(config_dir() / "heat.toml")
+    network = FakeNetwork()
+    first = tick(_reuse(session), network, CampaignSettings(), ROME, MORNING, coverage, ["it"])
+    assert first.sent.sent == 3  # Milan's bulletin covers the province: Bresso, Bollate too
+    warning = session.scalars(select(Campaign).where(
+        Campaign.kind == CampaignKind.HEAT_WARNING)).one()
+    assert network.sent[0]["text"].startswith("Il Ministero della Salute segnala per oggi")
+    again = tick(_reuse(session), network, CampaignSettings(), ROME, MORNING, coverage, ["it"])
+    assert again.sent.sent == 0 and len(network.sent) == 3
+    assert warning.state == CampaignState.QUEUED  # sent, the outcomes not known yet
