@@ -12,6 +12,8 @@ from telecare.models.campaign import (
     CapState,
     DeliveryState,
     HeatForecast,
+    NewsItem,
+    NewsKind,
     ScamKind,
 )
 from telecare.models.device import Device, DeviceKind, DeviceState
@@ -37,7 +39,7 @@ from telecare.models.user import ApiToken, Role, User
 __all__ = [
     "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "ApiToken", "AuditEntry", "Base",
     "Campaign", "CampaignDelivery", "CampaignKind", "CampaignState", "CapMessage", "CapState",
-    "DeliveryState", "ScamKind",
+    "DeliveryState", "NewsItem", "NewsKind", "ScamKind",
     "Contact", "Device", "DeviceEvent", "DeviceKind", "DeviceState", "Enrollee", "EnrolleePhone",
     "EnrolleeState", "HeatForecast", "Outcome", "PhoneKind", "Relation", "Role", "Severity",
     "Sex", "User",

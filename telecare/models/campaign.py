@@ -141,3 +141,27 @@ class CampaignDelivery(Base):
     external_id: Mapped[str] = mapped_column(String(64), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime]
+
+
+class NewsKind(enum.StrEnum):
+    EVENT = "event"
+    DEADLINE = "deadline"
+    INITIATIVE = "initiative"
+
+
+class NewsItem(Base):
+    """Municipal news read out in the weekly call while it is valid."""
+
+    __tablename__ = "news_item"
+    __table_args__ = (Index("ix_news_item_valid", "valid_until", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[NewsKind] = mapped_column(str_enum(NewsKind))
+    # Empty: every municipality of the service.
+    municipality: Mapped[str | None] = mapped_column(String(6))
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)  # Italian; read slowly, so short
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime]
