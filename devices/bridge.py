@@ -16,6 +16,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
@@ -57,6 +58,14 @@ class BridgeStats:
     duplicates: int = 0
     committed_batches: int = 0
     status: int = 0
+    # Seconds from receipt to commit of the latest events: where an alarm's time goes.
+    commit_lag: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
+
+
+def _write_lock_first(session) -> None:
+    """Take SQLite's write lock at BEGIN: these transactions read, then write, while another
+    process writes heartbeats; a deferred one would be refused at once on the upgrade."""
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 class Bridge:
@@ -160,6 +169,7 @@ class Bridge:
                 self.bad.report("wrong_qos", protocol.sender(message.topic),
                                 f"QoS 0 on {message.topic[-20:]}")
                 return
+            self._shared.events_pending.set()
             self._queue.put(Received(message.topic, message.payload, message.mid,
                                      message.qos, bool(message.retain)))
         except Exception:
@@ -182,9 +192,11 @@ class Bridge:
                 except queue.Empty:
                     break
             self._process(batch)
+            if self._queue.empty():
+                self._shared.events_pending.clear()
 
     def _process(self, batch: list[Received]) -> None:
-        delay = 0.5
+        delay = 0.05
         while not self._stop.is_set():
             try:
                 replies = self._commit(batch)
@@ -197,6 +209,8 @@ class Bridge:
                 delay = min(delay * 2, 30)
         else:
             return
+        committed = time.monotonic()
+        self.stats.commit_lag.extend(committed - item.at for item in batch)
         for serial, reply in replies:
             self.client.publish(protocol.topic(serial, "commands"), reply, qos=1)
         for item in batch:
@@ -206,6 +220,7 @@ class Bridge:
         replies: list[tuple[str, bytes]] = []
         limit = self.settings.devices.max_payload_bytes
         with self.runtime.sessions() as session:
+            _write_lock_first(session)
             for item in batch:
                 try:
                     message = protocol.parse(item.topic, item.payload, limit)
@@ -281,6 +296,7 @@ class Bridge:
         taken = 0
         while not self._stop.is_set():
             with self.runtime.sessions() as session:
+                _write_lock_first(session)
                 batch = watchdog.sweep(session, self.runtime.clock.now(), limit=SWEEP_BATCH)
                 session.commit()
             taken += len(batch)

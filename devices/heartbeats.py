@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -24,7 +26,9 @@ from telecare.settings import Settings
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_NICENESS = 10
 WRITE_CHUNK = 200
+MAX_STEP_ASIDE_S = 0.5  # an alarm storm may delay last-seen, never stop it
 MAX_UNRESOLVED = 10_000  # heartbeats of serials not in memory yet, looked up at the flush
 
 
@@ -36,17 +40,22 @@ class Shared:
     refused: multiprocessing.sharedctypes.Synchronized
     connected: multiprocessing.synchronize.Event
     stop: multiprocessing.synchronize.Event
+    # Set by the bridge while events wait to be committed: heartbeat writes step aside.
+    events_pending: multiprocessing.synchronize.Event
 
     @classmethod
     def create(cls, context) -> Shared:
         return cls(context.Value("q", 0), context.Value("q", 0), context.Event(),
-                   context.Event())
+                   context.Event(), context.Event())
 
 
 def run(settings: Settings, address: BrokerAddress, shared: Shared) -> None:
     """The heartbeat process's entry point: ingest until `shared.stop` is set."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alarms outrank heartbeats: when the CPU is short, the scheduler serves the bridge's
+    # event worker first, and a heartbeat written a little later costs nothing.
+    os.nice(HEARTBEAT_NICENESS)
     runtime = Runtime(settings)
     try:
         HeartbeatIngest(runtime, address, shared).run()
@@ -150,9 +159,13 @@ class HeartbeatIngest:
         return len(seen)
 
     def _write(self, seen: list[watchdog.Seen]) -> None:
-        # Short transactions: SQLite has one writer at a time, and an alarm's commit must not
-        # wait behind thousands of heartbeat rows (200 rows hold the lock a few milliseconds).
+        # Short transactions, each after any pending event: SQLite has one writer at a time,
+        # and back-to-back heartbeat writes would starve an alarm's commit (SQLite's busy
+        # handler sleeps and retries; we would not). 200 rows hold the lock a few ms.
         for start in range(0, len(seen), WRITE_CHUNK):
+            deadline = time.monotonic() + MAX_STEP_ASIDE_S
+            while self.shared.events_pending.is_set() and time.monotonic() < deadline:
+                time.sleep(0.002)
             with self.runtime.sessions() as session:
                 watchdog.flush_seen(session, seen[start:start + WRITE_CHUNK],
                                     self.settings.devices.grace_s, self.runtime.clock.now())
