@@ -53,11 +53,16 @@ def live(settings, server_database):
         telephony=TelephonySettings(calls_per_second=50))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield Live(runtime, sim, public_url)
-    sim.stop()
-    server.close()
-    thread.join(timeout=5)
-    runtime.close()
+    try:
+        yield Live(runtime, sim, public_url)
+        # Every test, whether it asked or not: the app never answered the stand-in badly.
+        sim.wait_idle(15)
+        assert not sim.errors, f"the app answered the stand-in badly: {sim.errors}"
+    finally:
+        sim.stop()
+        server.close()
+        thread.join(timeout=5)
+        runtime.close()
 
 
 class Live:
