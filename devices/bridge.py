@@ -196,10 +196,10 @@ class Bridge:
                 self._shared.events_pending.clear()
 
     def _process(self, batch: list[Received]) -> None:
-        delay = 0.05
+        delay, careful = 0.05, False
         while not self._stop.is_set():
             try:
-                replies = self._commit(batch)
+                replies = self._commit(batch, careful)
                 break
             except DBAPIError:
                 # The database is away: nothing was acknowledged, so nothing is lost; retry.
@@ -207,6 +207,11 @@ class Bridge:
                               len(batch), delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30)
+            except Exception:
+                # A poison event: do the batch again one savepoint per event, so the others
+                # still get through and the bad one is logged and skipped.
+                log.exception("bridge: a batch of %d failed; again one by one", len(batch))
+                careful = True
         else:
             return
         committed = time.monotonic()
@@ -216,7 +221,7 @@ class Bridge:
         for item in batch:
             self.client.ack(item.mid, item.qos)
 
-    def _commit(self, batch: list[Received]) -> list[tuple[str, bytes]]:
+    def _commit(self, batch: list[Received], careful: bool) -> list[tuple[str, bytes]]:
         replies: list[tuple[str, bytes]] = []
         limit = self.settings.devices.max_payload_bytes
         with self.runtime.sessions() as session:
@@ -236,7 +241,7 @@ class Bridge:
                 if isinstance(message, protocol.Status):
                     self._status(session, ref, message, item.retain)
                     continue
-                reply = self._event(session, ref.id, message)
+                reply = self._event(session, ref.id, message, careful)
                 if reply:
                     replies.append((message.serial, reply))
             if self.fault == "stall-before-commit":
@@ -258,7 +263,14 @@ class Bridge:
             watchdog.flush_seen(session, [watchdog.Seen(ref.id, now, ref.period_s)],
                                 self.settings.devices.grace_s, now)
 
-    def _event(self, session, device_id: int, event: protocol.Event) -> bytes | None:
+    def _event(self, session, device_id: int, event: protocol.Event,
+               careful: bool) -> bytes | None:
+        if not careful:  # the usual case: no savepoint, a quarter fewer statements
+            outcome = apply_event(session, session.get(Device, device_id), event,
+                                  self.runtime.clock.now(), self.settings.devices)
+            self.stats.events += 1
+            self.stats.duplicates += outcome.duplicate
+            return outcome.reply
         try:
             with session.begin_nested():
                 device = session.get(Device, device_id)

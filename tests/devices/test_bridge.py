@@ -158,3 +158,25 @@ def test_it_takes_a_silent_device_offline_after_its_period_and_grace(
                    timeout=8)
     assert 3 <= (row.offline_since - seen).total_seconds() < 4
     assert len(alarms_of(committed_sessions, device.id, AlarmKind.DEVICE_OFFLINE)) == 1
+
+
+def test_it_skips_a_poison_event_and_lets_the_rest_of_its_batch_through(
+        start_bridge, make_device, connect_device, committed_sessions, monkeypatch):
+    from devices import bridge as bridge_module
+
+    real = bridge_module.apply_event
+
+    def apply_event(session, device, event, now, settings):
+        if event.seq == 666:
+            raise RuntimeError("a bug this event trips on")
+        return real(session, device, event, now, settings)
+
+    monkeypatch.setattr(bridge_module, "apply_event", apply_event)
+    device, other = make_device(), make_device()
+    bridge = start_bridge()
+    pendant, second = connect_device(device.serial), connect_device(other.serial)
+    pendant.event(666, "alarm")
+    second.event(1, "alarm")
+    wait_for(lambda: alarms_of(committed_sessions, other.id))
+    wait_for(lambda: bridge.bad.counts["failed"] == 1)
+    assert alarms_of(committed_sessions, device.id) == []
