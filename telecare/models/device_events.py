@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from telecare.models.base import Base
@@ -23,7 +23,8 @@ class DeviceEvent(Base):
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
     # The device's own counter; NULL for transitions the server observed (offline, online),
     # which NULL-distinct unique constraints on SQLite and PostgreSQL both allow to repeat.
-    seq: Mapped[int | None]
+    # 64 bits: devices may count from a clock (protocol v1 allows up to 2^53).
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(20))  # alarm, fall, test, battery, power, offline...
     device_ts: Mapped[datetime | None]  # the device's clock, as sent; not trusted for ordering
     received_at: Mapped[datetime]

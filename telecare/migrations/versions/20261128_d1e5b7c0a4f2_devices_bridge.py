@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table('device_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('device_id', sa.Integer(), nullable=False),
-    sa.Column('seq', sa.Integer(), nullable=True),
+    sa.Column('seq', sa.BigInteger(), nullable=True),
     sa.Column('type', sa.String(length=20), nullable=False),
     sa.Column('device_ts', telecare.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('received_at', telecare.models.base.UTCDateTime(timezone=True), nullable=False),
