@@ -129,7 +129,7 @@ def bench_latency(url, broker, data_dir, presses: int, rate: float, load_rate: i
     duration = presses / rate + 6
     results = SPAWN.Queue()
     fleet = SPAWN.Process(target=load.steady_fleet,
-                          args=(broker.url, load_serials, 1.0, duration, 0, 0.0, results))
+                          args=(broker.url, load_serials, 1.0, duration, 0, 0.0, 0.0, results))
     fleet.start()
     time.sleep(3)  # the fleet's first period: 5,000 heartbeats a second from here on
     beats_before, beats_at = bridge.heartbeats_received, time.monotonic()
@@ -205,14 +205,19 @@ def bench_offline(url, broker, data_dir, devices: int, period_s: int, grace_s: i
     serials = ensure_devices(runtime.sessions, devices, period_s=period_s, prefix="FLEET-")
     setup_s = time.monotonic() - made
     bridge = start_bridge(runtime, broker)
-    duration = 2 * period_s + grace_s + 4
+    # One period for every device to be seen; then the chosen ones fall silent over `spread`
+    # seconds; then long enough for the last of them to be overdue, plus the 2 s allowed.
+    silence_after, spread = period_s + 2, 5
+    duration = silence_after + spread + period_s + grace_s + 3
     results = SPAWN.Queue()
     fleet = SPAWN.Process(target=load.steady_fleet, args=(
-        broker.url, serials, float(period_s), duration, silence, float(period_s), results))
+        broker.url, serials, float(period_s), duration, silence, float(silence_after),
+        float(spread), results))
     fleet.start()
     last_beats, sent = results.get(timeout=duration + 60)
     fleet.join()
-    time.sleep(2.5)  # the last sweeps
+    received = bridge.heartbeats_received
+    time.sleep(0.5)  # the last sweep; the others are not overdue before period + grace
     with runtime.sessions() as session:
         rows = session.execute(select(Device.serial, Device.offline_since).where(
             Device.serial.startswith("FLEET-"), Device.offline_since.is_not(None))).all()
@@ -223,7 +228,7 @@ def bench_offline(url, broker, data_dir, devices: int, period_s: int, grace_s: i
             "false_offline": len(set(detected) - set(last_beats)), "p50": _pct(delays, 50),
             "p99": _pct(delays, 99), "max": delays[-1] if delays else float("nan"),
             "target": period_s + grace_s + 2, "period": period_s, "grace": grace_s,
-            "heartbeats": sent, "setup_s": setup_s}
+            "heartbeats": sent, "received": received, "setup_s": setup_s}
 
 
 def _pct(values: list[float], pct: int) -> float:
@@ -243,8 +248,9 @@ def main() -> int:
                         help="heartbeats/s flowing while alarm latency is measured")
     parser.add_argument("--storm", type=int, default=10_000)
     parser.add_argument("--fleet", type=int, default=100_000)
-    parser.add_argument("--period", type=int, default=20)
-    parser.add_argument("--grace", type=int, default=5)
+    parser.add_argument("--period", type=int, default=30,
+                        help="heartbeat period of the 100,000 devices (production: 60)")
+    parser.add_argument("--grace", type=int, default=10)
     parser.add_argument("--silence", type=int, default=1000)
     parser.add_argument("--only", choices=["ingest", "latency", "storm", "offline"])
     args = parser.parse_args()
@@ -285,7 +291,8 @@ def main() -> int:
             ok &= r["detected"] == r["silenced"] and r["max"] <= r["target"] \
                 and r["false_offline"] == 0
             print(f"offline detection, {r['devices']:,} devices (period {r['period']} s, grace "
-                  f"{r['grace']} s, {r['heartbeats']:,} heartbeats): {r['detected']:,}/"
+                  f"{r['grace']} s, {r['heartbeats']:,} heartbeats sent, {r['received']:,} "
+                  f"received): {r['detected']:,}/"
                   f"{r['silenced']:,} silent devices detected, p50 {r['p50']:.1f} s, p99 "
                   f"{r['p99']:.1f} s, max {r['max']:.1f} s after their last heartbeat (target "
                   f"<= {r['target']} s); {r['false_offline']} online devices marked offline",

@@ -43,7 +43,7 @@ def heartbeat_burst(url: str, serials: list[str], total: int, done) -> None:
 
 
 def steady_fleet(url: str, serials: list[str], period_s: float, duration_s: float,
-                 silence: int, silence_after_s: float, results) -> None:
+                 silence: int, silence_after_s: float, spread_s: float, results) -> None:
     """Heartbeats from a fleet for `duration_s`; `silence` devices stop at random moments.
 
     Puts {serial: wall-clock time of its last heartbeat} for the silenced devices, and the
@@ -55,8 +55,9 @@ def steady_fleet(url: str, serials: list[str], period_s: float, duration_s: floa
     rng = random.Random(11)
     chosen = rng.sample(range(len(serials)), silence)
     start = time.monotonic()
-    # Each chosen device goes quiet at a random moment in the period after `silence_after_s`.
-    quiet_at = sorted((start + silence_after_s + rng.uniform(0, period_s), i) for i in chosen)
+    # Each chosen device goes quiet at a random moment of `spread_s` after `silence_after_s`
+    # (and so at a random point of its own heartbeat cycle).
+    quiet_at = sorted((start + silence_after_s + rng.uniform(0, spread_s), i) for i in chosen)
     while time.monotonic() < start + duration_s:
         now = time.monotonic()
         while quiet_at and quiet_at[0][0] <= now:
