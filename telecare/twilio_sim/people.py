@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 class Behaviour(enum.StrEnum):
     ANSWER = "answer"  # a person picks up and presses the scripted keys
     NO_ANSWER = "no_answer"
+    RING = "ring"  # rings (for up to the stand-in's press_wait) until the call is hung up
     BUSY = "busy"
     VOICEMAIL = "voicemail"  # an answering machine: AnsweredBy machine_end_beep
     FAIL = "fail"  # the network cannot connect the call

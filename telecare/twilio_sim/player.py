@@ -84,7 +84,11 @@ class CallPlayer:
         self._status("ringing", "ringing")
         if person.behaviour == Behaviour.BUSY:
             return self._end("busy")
-        if person.behaviour == Behaviour.NO_ANSWER or call.hang_up_requested.is_set():
+        if person.behaviour == Behaviour.RING:
+            # Real time, bounded: the ring timeout itself is simulated as "long enough".
+            call.hang_up_requested.wait(self.press_wait)
+        if person.behaviour in {Behaviour.NO_ANSWER, Behaviour.RING} or \
+                call.hang_up_requested.is_set():
             return self._end("no-answer" if not call.hang_up_requested.is_set() else "canceled")
         call.start_time = now()
         if call.machine_detection:

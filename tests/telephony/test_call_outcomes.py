@@ -120,3 +120,14 @@ def test_it_hangs_up_a_call_in_progress(live):
     assert attempt.outcome == CallOutcome.ANSWERED_NO_INPUT
     assert call.call.pressed == []
     live.sim.assert_no_unexpected()
+
+
+def test_it_stores_canceled_when_we_hang_up_a_call_still_ringing(live):
+    live.sim.person(NUMBER, Behaviour.RING)
+    attempt_id = live.dialer.call(NUMBER, purpose="courtesy", script="courtesy",
+                                  params={"name": "Maria"})
+    call = live.sim.wait_for(lambda: live.sim.calls and live.sim.calls[0].status == "ringing"
+                             and live.sim.calls[0], 10, "the call to ring")
+    live.telephony.hang_up(call.sid)
+    assert _attempt(live, attempt_id).outcome == CallOutcome.CANCELED
+    assert call.heard == []
