@@ -60,8 +60,33 @@ def required(*names: str) -> dict:
     return request.form
 
 
+# The values Twilio sends; anything else is not Twilio (or a Twilio we do not know yet).
+CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", "completed", "busy",
+                           "failed", "no-answer", "canceled"})
+MESSAGE_STATUSES = frozenset({"accepted", "scheduled", "queued", "sending", "sent", "delivered",
+                              "undelivered", "failed", "read", "canceled", "receiving",
+                              "received", "partially_delivered"})
+
+
+def one_of(name: str, allowed: frozenset[str]) -> str:
+    value = request.form.get(name, "")
+    if value not in allowed:
+        abort(Response(f"{name}: unknown value {value[:40]!r}\n", 400, mimetype="text/plain"))
+    return value
+
+
+def short(name: str, limit: int) -> str:
+    """A field stored in a column of `limit` characters: longer is not Twilio's, so 400."""
+    value = request.form.get(name, "")
+    if len(value) > limit:
+        abort(Response(f"{name}: longer than {limit} characters\n", 400, mimetype="text/plain"))
+    return value
+
+
 def _attempt(attempt_id: int):
     form = required("CallSid")
+    short("CallSid", 40)
+    short("AnsweredBy", 30)
     attempt = attempt_for_callback(db(), attempt_id, form["CallSid"])
     if attempt is None:
         current_app.logger.warning("twilio: callback for unknown call %s (CallSid %s)",
@@ -101,6 +126,8 @@ def gather(attempt_id: int):
 def call_status(attempt_id: int):
     attempt = _attempt(attempt_id)
     required("CallStatus")
+    one_of("CallStatus", CALL_STATUSES)
+    short("SequenceNumber", 10)
     apply_call_status(db(), attempt, request.form, now())
     db().commit()
     return "", 204
@@ -111,6 +138,8 @@ def call_status(attempt_id: int):
 @signed
 def sms_status(sms_id: int):
     form = required("MessageSid", "MessageStatus")
+    short("MessageSid", 40)
+    one_of("MessageStatus", MESSAGE_STATUSES)
     sms = db().get(SmsMessage, sms_id)
     if sms is None or (sms.message_sid and sms.message_sid != form["MessageSid"]):
         current_app.logger.warning("twilio: status for unknown SMS %s (MessageSid %s)",
@@ -126,6 +155,8 @@ def sms_status(sms_id: int):
 @signed
 def sms_inbound():
     form = required("MessageSid", "From")
+    short("MessageSid", 40)
+    short("From", 20)
     reply = receive_sms(db(), form, now())
     db().commit()
     current_app.logger.info("twilio: inbound SMS %s read as %s", form["MessageSid"], reply.kind)

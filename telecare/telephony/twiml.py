@@ -49,7 +49,8 @@ class Script:
     """What one call says, in one language with one voice."""
 
     def __init__(self, language: str, voice: str | None = None):
-        self.language = language if (TEMPLATES / language).is_dir() else DEFAULT_LANGUAGE
+        known = language.isalpha() and (TEMPLATES / language).is_dir()
+        self.language = language if known else DEFAULT_LANGUAGE
         self.voice = voice
 
     def _say(self, response, text: str) -> None:

@@ -148,3 +148,27 @@ def test_it_answers_the_voice_webhook_with_an_italian_prompt_in_a_gather(twilio_
     assert 'numDigits="1"' in body
     assert '<Say language="it-IT" voice="Polly.Bianca">Buongiorno Maria' in body
     assert "<Redirect" in body  # silence replays the prompt
+
+
+@pytest.mark.parametrize(("path", "params", "named"), [
+    ("status", {"CallSid": SID, "CallStatus": "exploded"}, "CallStatus"),
+    ("status", {"CallSid": SID, "CallStatus": "ringing", "SequenceNumber": "9" * 40},
+     "SequenceNumber"),
+    ("voice", {"CallSid": SID, "AnsweredBy": "x" * 100}, "AnsweredBy"),
+    ("voice", {"CallSid": "CA" + "0" * 100}, "CallSid"),
+])
+def test_it_answers_400_to_values_twilio_never_sends(twilio_client, session, attempt, path,
+                                                     params, named):
+    response = post_signed(twilio_client, f"/twilio/calls/{attempt.id}/{path}", params)
+    assert response.status_code == 400
+    assert named in response.get_data(as_text=True)
+    session.refresh(attempt)
+    assert (attempt.status, attempt.answered_by, attempt.prompts) == ("queued", "", 0)
+
+
+def test_it_answers_400_to_an_inbound_sms_from_an_impossible_number(twilio_client):
+    response = post_signed(twilio_client, "/twilio/sms/inbound",
+                           {"MessageSid": "SM" + "1" * 32, "From": "+39" + "1" * 30,
+                            "Body": "STOP"})
+    assert response.status_code == 400
+    assert "From" in response.get_data(as_text=True)
