@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import devices_load as load  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
 from devices.bridge import Bridge  # noqa: E402
 from devices.broker import Mosquitto  # noqa: E402
@@ -31,7 +31,7 @@ from devices.protocol import ROOT, topic  # noqa: E402
 from devices.simulator import ensure_devices  # noqa: E402
 from telecare.alarms import alarm_opened  # noqa: E402
 from telecare.migrate import upgrade  # noqa: E402
-from telecare.models import Alarm, Device, DeviceEvent  # noqa: E402
+from telecare.models import Alarm, Device, DeviceEvent, DeviceState  # noqa: E402
 from telecare.runtime import Runtime  # noqa: E402
 from telecare.settings import (  # noqa: E402
     DatabaseSettings,
@@ -41,6 +41,23 @@ from telecare.settings import (  # noqa: E402
 )
 
 SPAWN = multiprocessing.get_context("spawn")
+
+
+def phase_database(url: str | None, folder: Path, phase: str) -> str:
+    """Each part on a fresh SQLite file, so none pays for another's leftovers (a big WAL)."""
+    if url:
+        return url
+    fresh = f"sqlite:///{folder / (phase + '.db')}"
+    upgrade(fresh)
+    return fresh
+
+
+def retire(runtime: Runtime, prefix: str) -> None:
+    """Take a part's devices out of the watchdog's sight, so they do not go offline later."""
+    with runtime.sessions() as session:
+        session.execute(update(Device).where(Device.serial.startswith(prefix))
+                        .values(state=DeviceState.RETIRED, offline_after=None))
+        session.commit()
 
 
 def runtime_for(url: str, broker: Mosquitto, data_dir: Path, grace_s: int = 30) -> Runtime:
@@ -109,6 +126,7 @@ def bench_ingest(url, broker, data_dir, total: int) -> dict:
         written = session.scalar(select(func.count()).select_from(Device).where(
             Device.serial.startswith("ING-"), Device.last_seen_at.is_not(None)))
     bridge.stop()
+    retire(runtime, "ING-")
     return {"bare_rate": bare_count / bare_s, "bare_count": bare_count,
             "bridge_rate": bridge_count / bridge_s, "bridge_count": bridge_count,
             "flushed_devices": written}
@@ -155,6 +173,7 @@ def bench_latency(url, broker, data_dir, presses: int, rate: float, load_rate: i
         rows = session.execute(select(Alarm.id, Device.serial).join(Device, Alarm.device_id ==
                                Device.id).where(Device.serial.startswith("LAT-"))).all()
     bridge.stop()
+    retire(runtime, "LOAD-")
     latencies = sorted((committed[a] - published[s]) * 1000 for a, s in rows if a in committed)
     return {"count": len(latencies), "p50": _pct(latencies, 50), "p99": _pct(latencies, 99),
             "max": latencies[-1] if latencies else float("nan"), "heartbeat_rate": hb_rate,
@@ -194,6 +213,7 @@ def bench_storm(url, broker, data_dir, devices: int, spread_s: float, repeats: i
                                 .where(DeviceEvent.device_id.in_(storm_devices)))
     stats = bridge.stats
     bridge.stop()
+    retire(runtime, "STORM-")
     return {"alarms": alarms, "twice": twice, "events": events, "duplicates": stats.duplicates,
             "drain_s": opened[1] - start if opened[0] else float("nan"), "spread_s": spread_s}
 
@@ -255,12 +275,14 @@ def main() -> int:
     parser.add_argument("--only", choices=["ingest", "latency", "storm", "offline"])
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="telecare-bench-devices-"))
-    url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
-    upgrade(url)
-    print(f"database {url.split('@')[-1]}; folder {folder}", flush=True)
+    if args.database_url:
+        upgrade(args.database_url)
+    print(f"database {(args.database_url or 'a fresh SQLite file per part').split('@')[-1]}; "
+          f"folder {folder}", flush=True)
     ok = True
     with Mosquitto(folder / "mosquitto", persistence=False) as broker:
         if args.only in (None, "ingest"):
+            url = phase_database(args.database_url, folder, "ingest")
             r = bench_ingest(url, broker, folder, args.heartbeats)
             ratio = r["bridge_rate"] / r["bare_rate"]
             ok &= ratio >= 0.5
@@ -270,6 +292,7 @@ def main() -> int:
                   f"(target >= 0.5); {r['flushed_devices']:,} devices' last-seen written",
                   flush=True)
         if args.only in (None, "latency"):
+            url = phase_database(args.database_url, folder, "latency")
             r = bench_latency(url, broker, folder, args.presses, rate=20,
                               load_rate=args.load_rate)
             ok &= r["p99"] < 50 and r["count"] == args.presses
@@ -279,6 +302,7 @@ def main() -> int:
                   f"receipt to commit in the bridge p50 {r['lag_p50']:.1f} ms, p99 "
                   f"{r['lag_p99']:.1f} ms", flush=True)
         if args.only in (None, "storm"):
+            url = phase_database(args.database_url, folder, "storm")
             r = bench_storm(url, broker, folder, args.storm, spread_s=10, repeats=args.storm // 20)
             ok &= r["alarms"] == args.storm and r["twice"] == 0
             print(f"alarm storm: {args.storm:,} devices pressing within {r['spread_s']:.0f} s "
@@ -286,6 +310,7 @@ def main() -> int:
                   f"{r['twice']} twice, {r['duplicates']:,} repeats recognised; drained "
                   f"{r['drain_s']:.1f} s after the first press", flush=True)
         if args.only in (None, "offline"):
+            url = phase_database(args.database_url, folder, "offline")
             r = bench_offline(url, broker, folder, args.fleet, args.period, args.grace,
                               args.silence)
             ok &= r["detected"] == r["silenced"] and r["max"] <= r["target"] \

@@ -26,8 +26,9 @@ from telecare.settings import Settings
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_NICENESS = 10
+HEARTBEAT_NICENESS = 5
 WRITE_CHUNK = 200
+COUNT_EVERY = 100
 MAX_STEP_ASIDE_S = 0.5  # an alarm storm may delay last-seen, never stop it
 MAX_UNRESOLVED = 10_000  # heartbeats of serials not in memory yet, looked up at the flush
 
@@ -73,6 +74,7 @@ class HeartbeatIngest:
         self._seen: dict[int, watchdog.Seen] = {}
         self._unresolved: dict[str, tuple] = {}
         self._lock = threading.Lock()
+        self._received = 0  # not yet added to the shared count (a lock each time costs)
         # MQTT 3.1.1: paho reads its packets at about twice the rate of MQTT 5's (no
         # properties to parse), and QoS 0 needs no session: no broker queues it for us.
         self.client = make_client(address, f"{self.settings.mqtt.client_id}-heartbeats",
@@ -128,9 +130,12 @@ class HeartbeatIngest:
             return
         now = self.runtime.clock.now()
         ref = self.directory.cached(beat.serial)
-        with self.shared.received.get_lock():
-            self.shared.received.value += 1
         with self._lock:
+            self._received += 1
+            if self._received >= COUNT_EVERY:
+                with self.shared.received.get_lock():
+                    self.shared.received.value += self._received
+                self._received = 0
             if ref is not None:
                 self._seen[ref.id] = watchdog.Seen(ref.id, now, ref.period_s, beat.battery)
             elif len(self._unresolved) < MAX_UNRESOLVED:
@@ -148,6 +153,9 @@ class HeartbeatIngest:
         with self._lock:
             seen, self._seen = list(self._seen.values()), {}
             unresolved, self._unresolved = self._unresolved, {}
+            received, self._received = self._received, 0
+        with self.shared.received.get_lock():
+            self.shared.received.value += received
         for serial, (at, battery) in unresolved.items():
             ref = self.directory.find(serial)
             if ref is None:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from telecare import alarms
@@ -30,13 +30,12 @@ class Seen:
     battery: int | None = None
 
 
-# The hot path: one row per heartbeat, thousands a second. Plain SQL with values already in
-# the column's storage form costs a third of the ORM's bulk UPDATE (which runs every value
-# through the UTCDateTime type), and most of what is left runs in SQLite without the GIL.
+# The hot path: one row per heartbeat, thousands a second. The rows go to the driver's
+# executemany as tuples, with times already in the column's storage form: SQLAlchemy's own
+# per-row processing (the UTCDateTime type, the parameter dicts) cost twice the UPDATE itself.
 # Offline devices are left out, so the row count says whether any of them came back.
-_WRITE_SEEN = text("UPDATE device SET last_seen_at = :seen, offline_after = :after, "
-                   "battery = COALESCE(:battery, battery) "
-                   "WHERE id = :id AND offline_since IS NULL")
+_WRITE_SEEN = ("UPDATE device SET last_seen_at = {0}, offline_after = {0}, "
+               "battery = COALESCE({0}, battery) WHERE id = {0} AND offline_since IS NULL")
 
 
 def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime) -> list[int]:
@@ -46,11 +45,13 @@ def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime) 
     """
     if not seen:
         return []
-    stamp = _storage_form(session)
+    connection = session.connection()
+    stamp = _storage_form(connection.dialect.name)
+    statement = _WRITE_SEEN.format("?" if connection.dialect.paramstyle == "qmark" else "%s")
     grace = timedelta(seconds=grace_s)
-    rows = [{"id": s.device_id, "seen": stamp(s.at), "battery": s.battery,
-             "after": stamp(s.at + timedelta(seconds=s.period_s) + grace)} for s in seen]
-    written = session.execute(_WRITE_SEEN, rows).rowcount
+    rows = [(stamp(s.at), stamp(s.at + timedelta(seconds=s.period_s) + grace), s.battery,
+             s.device_id) for s in seen]
+    written = connection.exec_driver_sql(statement, rows).rowcount
     if written == len(rows):
         return []  # the usual case: every device was online already
     ids = [s.device_id for s in seen]
@@ -63,13 +64,13 @@ def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime) 
     session.flush()
     back = {device.id for device in returning}
     if back:
-        session.execute(_WRITE_SEEN, [row for row in rows if row["id"] in back])
+        connection.exec_driver_sql(statement, [row for row in rows if row[3] in back])
     return sorted(back)
 
 
-def _storage_form(session: Session):
+def _storage_form(dialect_name: str):
     """How UTCDateTime stores a time on this database (SQLite: naive UTC text)."""
-    if session.get_bind().dialect.name == "sqlite":
+    if dialect_name == "sqlite":
         return lambda at: at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     return lambda at: at
 
