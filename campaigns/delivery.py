@@ -153,23 +153,27 @@ def _send_one(session: Session, sender: Sender, settings: CampaignSettings, deli
     delivery = session.get(CampaignDelivery, delivery_id)
     campaign = session.get(Campaign, delivery.campaign_id)
     enrollee = session.get(Enrollee, delivery.enrollee_id)
+    number = phone_for(session, enrollee.id, campaign.channel)
+    language = enrollee.language if enrollee.language in campaign.messages else "it"
+    message = {"channel": campaign.channel, "language": language,
+               "text": campaign.messages.get(language) or campaign.messages.get("it", ""),
+               "purpose": f"campaign:{campaign.kind.value}", "name": enrollee.full_name}
+    cancelled = campaign.state == CampaignState.CANCELLED
+    # No transaction stays open while the phone network is called: on SQLite it would hold
+    # the write lock the telephony layer needs to record the call, on PostgreSQL row locks.
+    session.commit()
     delivery.attempts += 1
     delivery.updated_at = now
-    if campaign.state == CampaignState.CANCELLED:
+    if cancelled:
         delivery.state, delivery.reason = DeliveryState.CANCELLED, "campaign cancelled"
         return
-    number = phone_for(session, enrollee.id, campaign.channel)
     if number is None:
         delivery.state = DeliveryState.FAILED
         delivery.reason = f"no {'mobile ' if campaign.channel == 'sms' else ''}phone number"
         report.failed += 1
         return
-    language = enrollee.language if enrollee.language in campaign.messages else "it"
     try:
-        delivery.external_id = sender.send(
-            to=number, channel=campaign.channel, language=language,
-            text=campaign.messages.get(language) or campaign.messages.get("it", ""),
-            purpose=f"campaign:{campaign.kind.value}", name=enrollee.full_name)
+        external_id = sender.send(to=number, **message)
     except TelephonyError as exc:
         delivery.reason = exc.message
         if exc.permanent or delivery.attempts >= settings.max_attempts:
@@ -181,6 +185,7 @@ def _send_one(session: Session, sender: Sender, settings: CampaignSettings, deli
             report.retried += 1
         return
     delivery.state, delivery.next_attempt_at, delivery.reason = DeliveryState.SENT, None, ""
+    delivery.external_id = external_id
     report.sent += 1
 
 

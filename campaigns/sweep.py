@@ -17,6 +17,7 @@ from campaigns.heat import HeatCoverage
 from campaigns.heat_campaigns import plan_heat_day
 from campaigns.phone import follow_outcomes
 from telecare.clock import Clock
+from telecare.db import begin_writing
 from telecare.models import Campaign, CampaignState
 from telecare.settings import CampaignSettings
 
@@ -38,6 +39,7 @@ def tick(sessions: sessionmaker[Session], sender: Sender, settings: CampaignSett
     if coverage is not None:
         # Today's heat warnings and checks, made once whatever the number of passes.
         with sessions() as session:
+            begin_writing(session)
             try:
                 plan_heat_day(session, coverage, now.astimezone(zone).date(), now,
                               languages or ["it"])
@@ -46,6 +48,7 @@ def tick(sessions: sessionmaker[Session], sender: Sender, settings: CampaignSett
                 session.rollback()  # another process made them a moment ago
     sent = deliver_due(sessions, sender, settings, zone, now)
     with sessions() as session:
+        begin_writing(session)
         followed = follow_outcomes(session, settings, now)
         finished = sum(finish_if_done(session, campaign) for campaign in session.scalars(
             select(Campaign).where(Campaign.state == CampaignState.QUEUED)))

@@ -47,6 +47,15 @@ def _sqlite_begin(connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+def begin_writing(session: Session) -> None:
+    """Start the session's transaction as a writer: BEGIN IMMEDIATE on SQLite, as usual elsewhere.
+
+    For work that reads and then writes while others write too: on SQLite a deferred
+    transaction cannot upgrade its read lock and fails at once instead of waiting its turn.
+    """
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
