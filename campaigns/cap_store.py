@@ -10,7 +10,16 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from campaigns.cap import CapAlert, parse
-from telecare.models import CapMessage, CapState, Enrollee, EnrolleeState
+from campaigns.delivery import cancel, queue
+from telecare.models import (
+    Campaign,
+    CampaignKind,
+    CampaignState,
+    CapMessage,
+    CapState,
+    Enrollee,
+    EnrolleeState,
+)
 
 DELIVERABLE_STATUS = "Actual"
 
@@ -99,3 +108,43 @@ def recipients(session: Session, message: CapMessage) -> list[Enrollee]:
                 if shape.covers(Point(enrollee.longitude, enrollee.latitude)):
                     found[enrollee.id] = enrollee
     return sorted(found.values(), key=lambda e: e.id)
+
+
+def warn_from(session: Session, received: Received, now: datetime) -> Campaign | None:
+    """Turn a received alert into a campaign; an Update or Cancel stops what it replaces.
+
+    Returns the new campaign, if the alert is one to deliver.
+    """
+    message = received.message
+    if received.duplicate:
+        return None
+    for old in received.replaced:
+        campaign = session.scalars(select(Campaign).where(
+            Campaign.cap_message_id == old.id)).first()
+        if campaign is not None and campaign.state == CampaignState.QUEUED:
+            cancel(session, campaign, now)
+    if message.state != CapState.ACTIVE or (message.expires and message.expires <= now):
+        return None
+    alert = parse(message.document.encode("utf-8"))
+    texts = {}
+    for info in alert.infos:
+        language = info.language.lower().split("-")[0]
+        words = " ".join(part for part in (info.headline, info.instruction or info.description)
+                         if part)
+        texts.setdefault(language, " ".join(words.split())[:600])
+    if "it" not in texts and texts:
+        texts["it"] = next(iter(texts.values()))  # the fallback must exist
+    day = now.date()
+    campaign = Campaign(
+        kind=CampaignKind.CAP, state=CampaignState.QUEUED, dedupe_key=f"cap:{message.id}",
+        title=f"cap: {(alert.infos[0].headline or alert.infos[0].event)[:180]}",
+        messages=texts, area_municipality=None, with_neighbours=False, channel="voice",
+        # Civil protection warns of what may happen tonight: it may ring in the quiet hours
+        # when the sender marks it Immediate.
+        urgent=any(info.urgency == "Immediate" for info in alert.infos),
+        valid_from=day, valid_until=(message.expires.date() if message.expires else day),
+        cap_message_id=message.id, created_at=now)
+    session.add(campaign)
+    session.flush()
+    queue(session, campaign, [e.id for e in recipients(session, message)], now)
+    return campaign

@@ -10,7 +10,7 @@ import click
 
 from campaigns import sweep as campaign_sweep
 from campaigns.cap import CapRefused
-from campaigns.cap_store import receive
+from campaigns.cap_store import receive, warn_from
 from campaigns.districts import load as load_districts
 from campaigns.districts import place_enrollees, recipients_by_district
 from campaigns.geography import recipients_by_municipality, shipped_neighbours, target_area
@@ -84,7 +84,10 @@ def import_cap(runtime, files) -> None:
             document = fh.read()
         try:
             with session_scope(runtime.sessions) as session:
-                click.echo(f"{path}: {receive(session, document, runtime.clock.now()).summary()}")
+                received = receive(session, document, runtime.clock.now())
+                campaign = warn_from(session, received, runtime.clock.now())
+                tail = f"; warning {campaign.id} queued" if campaign is not None else ""
+                click.echo(f"{path}: {received.summary()}{tail}")
         except CapRefused as exc:
             refused += 1
             click.echo(f"{path}: refused: {exc}", err=True)

@@ -141,3 +141,33 @@ def test_it_imports_cap_files_from_the_command_line(tmp_path):
     assert f"{bad}: refused: not valid CAP 1.2" in result.output
     again = runner.invoke(telecare, ["campaigns", "import-cap", str(good)], env=env)
     assert "already received, nothing delivered again" in again.output
+
+
+def test_it_warns_the_area_and_lets_an_update_or_a_cancel_stop_what_is_pending(session,
+                                                                               settings):
+    from sqlalchemy import select
+
+    from campaigns.cap_store import warn_from
+    from campaigns.delivery import delivery_report
+    from telecare.models import Campaign, CampaignState
+
+    data = read_enrollee(enrollee_data(municipality_istat="015146"), NOW.date(),
+                         settings.enrolment)
+    service.enrol(session, data, Actor("giulia"), NOW)
+    session.flush()
+    first = warn_from(session, receive(session, heat_alert("IT-1"), NOW), NOW)
+    assert first.messages["it"].startswith("Ondata di calore")
+    assert delivery_report(session, first) == {"queued": 1}
+    update = warn_from(session, receive(session, heat_alert(
+        "IT-2", "Update", "4; red; Extreme",
+        references="meteoalarm@example.it,IT-1,2026-11-28T09:00:00+01:00"), NOW), NOW)
+    assert first.state == CampaignState.CANCELLED
+    assert delivery_report(session, first) == {"cancelled": 1}
+    assert delivery_report(session, update) == {"queued": 1}
+    assert warn_from(session, receive(session, heat_alert("IT-2", "Update"), NOW), NOW) is None
+    cancelled = warn_from(session, receive(session, heat_alert(
+        "IT-3", "Cancel", references="meteoalarm@example.it,IT-2,2026-11-28T09:00:00+01:00"),
+        NOW), NOW)
+    assert cancelled is None
+    assert delivery_report(session, update) == {"cancelled": 1}
+    assert len(session.scalars(select(Campaign)).all()) == 2
