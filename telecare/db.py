@@ -53,6 +53,8 @@ def begin_writing(session: Session) -> None:
     For work that reads and then writes while others write too: on SQLite a deferred
     transaction cannot upgrade its read lock and fails at once instead of waiting its turn.
     """
+    if session.in_transaction():
+        return  # already begun (a caller's transaction): it is the caller's to choose
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
