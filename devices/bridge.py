@@ -27,6 +27,7 @@ from devices.badinput import BadInput
 from devices.connection import BrokerAddress, make_client, session_properties
 from devices.directory import DeviceDirectory
 from devices.events import apply_event
+from telecare.db import begin_writing
 from telecare.models import Device
 from telecare.runtime import Runtime
 
@@ -60,12 +61,6 @@ class BridgeStats:
     status: int = 0
     # Seconds from receipt to commit of the latest events: where an alarm's time goes.
     commit_lag: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))
-
-
-def _write_lock_first(session) -> None:
-    """Take SQLite's write lock at BEGIN: these transactions read, then write, while another
-    process writes heartbeats; a deferred one would be refused at once on the upgrade."""
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 class Bridge:
@@ -225,7 +220,7 @@ class Bridge:
         replies: list[tuple[str, bytes]] = []
         limit = self.settings.devices.max_payload_bytes
         with self.runtime.sessions() as session:
-            _write_lock_first(session)
+            begin_writing(session)  # reads, then writes, while heartbeats are written
             for item in batch:
                 try:
                     message = protocol.parse(item.topic, item.payload, limit)
@@ -308,7 +303,7 @@ class Bridge:
         taken = 0
         while not self._stop.is_set():
             with self.runtime.sessions() as session:
-                _write_lock_first(session)
+                begin_writing(session)  # reads, then writes, while heartbeats are written
                 batch = watchdog.sweep(session, self.runtime.clock.now(), limit=SWEEP_BATCH)
                 session.commit()
             taken += len(batch)

@@ -282,6 +282,22 @@ def _check(settings: Settings) -> None:
                                 f"20:00, got {value!r}")
     if not 0 < settings.web.port < 65536:
         raise SettingsError(f"TELECARE_WEB_PORT: expected a port number, got {settings.web.port}")
+    _check_devices(settings.devices)
+
+
+def _check_devices(devices: DevicesSettings) -> None:
+    if devices.grace_s < 0:
+        raise SettingsError(f"TELECARE_DEVICES_GRACE_S: expected 0 or more seconds, "
+                            f"got {devices.grace_s}")
+    if not 0 <= devices.low_battery_percent < devices.battery_recovered_percent <= 100:
+        raise SettingsError(
+            "TELECARE_DEVICES_BATTERY_RECOVERED_PERCENT: expected a level above "
+            f"TELECARE_DEVICES_LOW_BATTERY_PERCENT ({devices.low_battery_percent}) and at most "
+            f"100, got {devices.battery_recovered_percent}")
+    for name in ("heartbeat_flush_ms", "watchdog_interval_ms", "max_payload_bytes"):
+        if getattr(devices, name) < 1:
+            raise SettingsError(f"TELECARE_DEVICES_{name.upper()}: expected at least 1, "
+                                f"got {getattr(devices, name)}")
 
 
 def _is_clock_time(text: str) -> bool:

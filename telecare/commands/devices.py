@@ -6,7 +6,7 @@ import logging
 import secrets
 import signal
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -151,3 +151,24 @@ def simulate_devices(runtime: Runtime, count: int, period_s: int, connections: i
         fleet.close()
     click.echo(f"sent {stats.heartbeats} heartbeats, events {stats.events}, "
                f"{stats.drop_offs} drop-offs")
+
+
+@contextmanager
+def devices_running(runtime: Runtime):
+    """The bridge (and, if embedded, its Mosquitto) for as long as the block runs.
+
+    For `telecare demo`: without the mosquitto binary the demo still runs, without devices.
+    """
+    stack = ExitStack()
+    running = None
+    try:
+        address = stack.enter_context(broker_address(runtime))
+        running = Bridge(runtime, address).start()
+        stack.callback(running.stop)
+        click.echo(f"  devices: bridge on {address.host}:{address.port}; try "
+                   "`telecare simulate devices --count 100` in another terminal")
+    except click.ClickException as exc:
+        stack.close()
+        click.echo(f"  devices: not started ({exc.message})", err=True)
+    with stack:
+        yield running

@@ -61,7 +61,10 @@ def demo(runtime, host, port) -> None:
     click.echo(f"  log in as one of {', '.join(u for u, _, _ in DEMO_USERS)}, "
                f"password {DEMO_PASSWORD!r}")
     click.echo(f"  data in {settings.data_dir.resolve()} (delete it to start afresh); Ctrl-C stops")
-    _serve(runtime, host, port, threads=8)
+    from telecare.commands.devices import devices_running
+
+    with devices_running(runtime):
+        _serve(runtime, host, port, threads=8)
 
 
 def _serve(runtime, host, port, threads) -> None:

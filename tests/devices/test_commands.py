@@ -34,3 +34,36 @@ def test_it_refuses_a_serial_that_cannot_be_a_topic_or_a_username(tmp_path):
     result = run(tmp_path, "devices", "provision", "a/b#")
     assert result.exit_code == 1
     assert "a serial is 1-64 letters" in result.output
+
+
+def test_it_starts_an_embedded_mosquitto_with_the_bridge_and_stops_both(bridge_runtime,
+                                                                         tmp_path):
+    from telecare.commands.devices import devices_running
+    from telecare.settings import MqttSettings
+
+    runtime = bridge_runtime
+    runtime.settings = runtime.settings.replace(
+        data_dir=tmp_path / "data", mqtt=MqttSettings(url="embedded", client_id="demo-bridge"))
+    with devices_running(runtime) as bridge:
+        assert bridge is not None and bridge.wait_connected(10)
+        conf = (tmp_path / "data" / "mosquitto" / "mosquitto.conf").read_text()
+        assert "persistence true" in conf and "listener" in conf
+    assert not bridge.client.is_connected()
+
+
+def test_it_runs_the_demo_without_devices_when_mosquitto_is_missing(bridge_runtime, tmp_path,
+                                                                     monkeypatch, capsys):
+    from devices import broker
+    from telecare.commands.devices import devices_running
+    from telecare.settings import MqttSettings
+
+    def missing():
+        raise broker.BrokerError(broker.INSTALL_HINT)
+
+    monkeypatch.setattr(broker, "mosquitto_binary", missing)
+    runtime = bridge_runtime
+    runtime.settings = runtime.settings.replace(data_dir=tmp_path,
+                                                mqtt=MqttSettings(url="embedded"))
+    with devices_running(runtime) as bridge:
+        assert bridge is None
+    assert "apt install mosquitto" in capsys.readouterr().err
