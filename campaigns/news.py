@@ -13,6 +13,7 @@ from campaigns.geography import Neighbours
 from campaigns.heat import WARNING_LEVEL, HeatCoverage, levels
 from campaigns.heat_campaigns import wording
 from campaigns.scams import MAX_MESSAGE, current_warnings
+from campaigns.validity import read_validity
 from telecare import audit
 from telecare.actor import Actor
 from telecare.enrolment.municipalities import lookup, normalise_istat
@@ -46,12 +47,7 @@ def add_news(session: Session, raw: Mapping, today: date, actor: Actor,
     elif len(text) > MAX_MESSAGE:
         errors.append(FieldError("text", N_("is longer than %(limit)d characters"),
                                  {"limit": MAX_MESSAGE}))
-    valid_from = _day(raw, "valid_from", today, errors)
-    valid_until = _day(raw, "valid_until", None, errors)
-    if valid_until and valid_until < today:
-        errors.append(FieldError("valid_until", N_("is in the past")))
-    elif valid_until and valid_from and valid_until < valid_from:
-        errors.append(FieldError("valid_until", N_("is before the start")))
+    valid_from, valid_until = read_validity(raw, today, errors)
     if errors:
         raise ValidationFailed(errors)
     item = NewsItem(kind=kind, municipality=municipality or None, title=title, text=text,
@@ -61,20 +57,6 @@ def add_news(session: Session, raw: Mapping, today: date, actor: Actor,
     session.flush()
     audit.record(session, actor, "create", "news_item", item.id, now)
     return item
-
-
-def _day(raw: Mapping, name: str, default: date | None, errors: list[FieldError]):
-    text = str(raw.get(name) or "").strip()
-    if not text:
-        if default is None:
-            errors.append(FieldError(name, N_("is required")))
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors.append(FieldError(name, N_("%(value)s is not a date (YYYY-MM-DD)"),
-                                 {"value": text}))
-        return None
 
 
 def news_for(session: Session, municipality: str, day: date) -> list[NewsItem]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from campaigns.delivery import queue
 from campaigns.districts import CityDistricts
 from campaigns.geography import Neighbours, target_area
+from campaigns.validity import read_validity
 from telecare import audit
 from telecare.actor import Actor
 from telecare.enrolment.municipalities import lookup
@@ -63,12 +64,7 @@ def read_scam_report(raw: Mapping, today: date, languages: list[str],
     if channel not in CHANNELS:
         errors.append(FieldError("channel", N_("%(value)s is not one of %(choices)s"),
                                  {"value": channel, "choices": ", ".join(CHANNELS)}))
-    valid_from = _date(raw, "valid_from", today, errors)
-    valid_until = _date(raw, "valid_until", None, errors)
-    if valid_until and valid_until < today:
-        errors.append(FieldError("valid_until", N_("is in the past")))
-    elif valid_until and valid_from and valid_until < valid_from:
-        errors.append(FieldError("valid_until", N_("is before the start")))
+    valid_from, valid_until = read_validity(raw, today, errors)
     if errors:
         raise ValidationFailed(errors)
     return {"municipality": lookup(municipality).istat if municipality and not district
@@ -77,24 +73,6 @@ def read_scam_report(raw: Mapping, today: date, languages: list[str],
             "with_neighbours": bool(raw.get("with_neighbours", True)),
             "urgent": bool(raw.get("urgent", False)),
             "valid_from": valid_from, "valid_until": valid_until}
-
-
-def _date(raw: Mapping, name: str, default: date | None,
-          errors: list[FieldError]) -> date | None:
-    value = raw.get(name)
-    if isinstance(value, date):
-        return value
-    text = str(value or "").strip()
-    if not text:
-        if default is None:
-            errors.append(FieldError(name, N_("is required")))
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors.append(FieldError(name, N_("%(value)s is not a date (YYYY-MM-DD)"),
-                                 {"value": text}))
-        return None
 
 
 def recipients(report: dict, neighbours: Neighbours,

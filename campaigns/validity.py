@@ -1,0 +1,39 @@
+"""Reading a warning's or a news item's dates: from when, until when."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from telecare.errors import N_, FieldError
+
+
+def read_day(raw: Mapping, name: str, default: date | None,
+             errors: list[FieldError]) -> date | None:
+    """An ISO date, or `default` when left empty (required when there is none)."""
+    value = raw.get(name)
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    if not text:
+        if default is None:
+            errors.append(FieldError(name, N_("is required")))
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append(FieldError(name, N_("%(value)s is not a date (YYYY-MM-DD)"),
+                                 {"value": text}))
+        return None
+
+
+def read_validity(raw: Mapping, today: date,
+                  errors: list[FieldError]) -> tuple[date | None, date | None]:
+    """valid_from (today when empty) and valid_until (required, not past, not before the start)."""
+    valid_from = read_day(raw, "valid_from", today, errors)
+    valid_until = read_day(raw, "valid_until", None, errors)
+    if valid_until and valid_until < today:
+        errors.append(FieldError("valid_until", N_("is in the past")))
+    elif valid_until and valid_from and valid_until < valid_from:
+        errors.append(FieldError("valid_until", N_("is before the start")))
+    return valid_from, valid_until
