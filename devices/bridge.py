@@ -102,6 +102,7 @@ class Bridge:
             target=heartbeats.run, args=(self.settings, self.address, self._shared),
             name="devices-heartbeats", daemon=True)
         self._heartbeats.start()
+        log.info("bridge: heartbeats in process %s", self._heartbeats.pid)
         known = self.directory.load()
         log.info("bridge: %d devices known; connecting to %s:%s", known, self.address.host,
                  self.address.port)

@@ -43,11 +43,22 @@ class Shared:
     stop: multiprocessing.synchronize.Event
     # Set by the bridge while events wait to be committed: heartbeat writes step aside.
     events_pending: multiprocessing.synchronize.Event
+    bridge_pid: int
 
     @classmethod
     def create(cls, context) -> Shared:
         return cls(context.Value("q", 0), context.Value("q", 0), context.Event(),
-                   context.Event(), context.Event())
+                   context.Event(), context.Event(), os.getpid())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run(settings: Settings, address: BrokerAddress, shared: Shared) -> None:
@@ -92,6 +103,12 @@ class HeartbeatIngest:
         flush_s = self.settings.devices.heartbeat_flush_ms / 1000
         try:
             while not self.shared.stop.wait(flush_s):
+                if not _alive(self.shared.bridge_pid):
+                    # The bridge was killed (SIGKILL, OOM): a heartbeat process left behind
+                    # would hold its client id and fight the next bridge's for the session.
+                    log.warning("heartbeats: the bridge (pid %s) is gone; stopping",
+                                self.shared.bridge_pid)
+                    break
                 try:
                     self.flush()
                 except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,7 +27,8 @@ class BridgeProcess:
                "TELECARE_DATABASE_URL": settings.database.url,
                "TELECARE_MQTT_URL": settings.mqtt.url,
                "TELECARE_MQTT_CLIENT_ID": settings.mqtt.client_id,
-               "TELECARE_DEVICES_FAULT": fault, "PYTHONUNBUFFERED": "1"}
+               "TELECARE_DEVICES_FAULT": fault, "PYTHONUNBUFFERED": "1",
+               "TELECARE_DEVICES_HEARTBEAT_FLUSH_MS": "100"}
         self.log = log
         self.out = log.open("ab")
         self.process = subprocess.Popen(
@@ -55,6 +57,21 @@ class BridgeProcess:
         self.out.close()
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"
+
+
 def alarms_of(sessions, device_id):
     with sessions() as session:
         return session.scalars(select(Alarm).where(Alarm.device_id == device_id)).all()
@@ -73,6 +90,9 @@ def test_it_redelivers_an_alarm_to_a_restarted_bridge_and_raises_it_once(
         first.wait_for_line("bridge: stalled " + fault.removeprefix("stall-").replace("-", " "))
     finally:
         first.kill()
+    # Its heartbeat process notices and goes too, leaving the client id to the next bridge.
+    heartbeats_pid = int(re.search(r"heartbeats in process (\d+)", first.output()).group(1))
+    wait_for(lambda: not _running(heartbeats_pid), timeout=10)
     committed = alarms_of(committed_sessions, device.id)
     assert len(committed) == (0 if fault == "stall-before-commit" else 1)
     assert pendant.commands == []  # never answered before the commit, nor acknowledged
