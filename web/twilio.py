@@ -12,8 +12,8 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from telecare.db import begin_writing
 from telecare.models import SmsMessage
-from telecare.telephony.callbacks import take_write_lock
 from telecare.telephony.calls import (
     apply_call_status,
     attempt_for_callback,
@@ -45,7 +45,7 @@ def signed(view):
             current_app.logger.warning("twilio: refused %s: bad or missing signature",
                                        request.path)
             abort(403)
-        take_write_lock(db())
+        begin_writing(db())
         return view(*args, **kwargs)
 
     return check

@@ -9,23 +9,14 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from telecare.db import session_scope
+from telecare.db import begin_writing, session_scope
 from telecare.models import NumberStanding, ProcessedCallback
-
-
-def take_write_lock(session: Session) -> None:
-    """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE; others: as usual).
-
-    Webhooks read a row and then write it while other webhooks do the same; on SQLite a
-    deferred transaction would fail on the upgrade instead of waiting its turn.
-    """
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 @contextmanager
 def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
     with session_scope(sessions) as session:
-        take_write_lock(session)
+        begin_writing(session)
         yield session
 
 
