@@ -70,6 +70,19 @@ def engine(database_url) -> Engine:
 
 
 @pytest.fixture
+def server_database(database_url, tmp_path):
+    """A migrated database of its own, for a real server or process that commits for real."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'server.db'}"
+        upgrade(url)
+        yield url
+        return
+    with _private_database(database_url) as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
 def connection(engine):
     with engine.connect() as connection:
         transaction = connection.begin()

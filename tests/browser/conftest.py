@@ -8,14 +8,12 @@ import threading
 import pytest
 import waitress
 
-from telecare import migrate
 from telecare.actor import Actor
 from telecare.db import session_scope
 from telecare.models import Role
 from telecare.runtime import Runtime
 from telecare.settings import DatabaseSettings, WebSettings
 from telecare.users import create_user
-from tests.conftest import _private_database
 from web import create_app
 
 PASSWORD = "correct horse battery"
@@ -24,18 +22,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 
 
 @pytest.fixture
-def server_database(database_url, tmp_path):
-    """The server commits for real, so it gets a database of its own."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'server.db'}"
-        return
-    with _private_database(database_url) as url:
-        yield url
-
-
-@pytest.fixture
 def live_runtime(settings, server_database):
-    migrate.upgrade(server_database)
     runtime = Runtime(settings.replace(database=DatabaseSettings(url=server_database),
                                        web=WebSettings(secret_key="browser-test")))
     with session_scope(runtime.sessions) as session:

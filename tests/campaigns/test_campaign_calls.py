@@ -16,7 +16,6 @@ from campaigns.geography import shipped_neighbours
 from campaigns.phone import TelephonySender
 from campaigns.scams import read_scam_report, send_scam_warning
 from campaigns.sweep import tick
-from telecare import migrate
 from telecare.actor import Actor
 from telecare.db import session_scope
 from telecare.enrolment import service
@@ -35,7 +34,6 @@ from telecare.telephony.ratelimit import TokenBucket
 from telecare.telephony.sms import Messenger
 from telecare.telephony.twilio_adapter import TwilioTelephony
 from telecare.twilio_sim import TwilioSim
-from tests.conftest import _private_database
 from tests.factories import enrollee_data
 from web import create_app
 
@@ -55,18 +53,6 @@ class Clock:
 
     def now(self):
         return self.at
-
-
-@pytest.fixture
-def server_database(database_url, tmp_path):
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'campaigns.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    with _private_database(database_url) as url:
-        migrate.upgrade(url)
-        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import threading
 import pytest
 import waitress
 
-from telecare import migrate
 from telecare.runtime import Runtime
 from telecare.settings import DatabaseSettings, TelephonySettings, TwilioSettings, WebSettings
 from telecare.telephony.calls import Dialer
@@ -16,26 +15,12 @@ from telecare.telephony.ratelimit import TokenBucket
 from telecare.telephony.sms import Messenger
 from telecare.telephony.twilio_adapter import TwilioTelephony
 from telecare.twilio_sim import TwilioSim
-from tests.conftest import _private_database
 from web import create_app
 
 # Twilio's SIDs are "AC" and 32 hex digits; the OpenAPI description checks the pattern.
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "stand-in-auth-token"
 SERVICE_NUMBER = "+390200000000"
-
-
-@pytest.fixture
-def server_database(database_url, tmp_path):
-    """The web server and the dialer commit for real, so they get a database of their own."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'telephony.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    with _private_database(database_url) as url:
-        migrate.upgrade(url)
-        yield url
 
 
 @pytest.fixture
