@@ -25,9 +25,9 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from campaigns.geography import recipients_by_municipality, shipped_neighbours, target_area
-from telecare.db import make_engine, make_session_factory
-from telecare.migrate import upgrade
-from telecare.models import Base, Enrollee, EnrolleeState
+from telecare.db import make_session_factory
+from telecare.migrate import recreate
+from telecare.models import Enrollee, EnrolleeState
 
 MILANO, BRESSO = "015146", "015032"
 STATES = [EnrolleeState.ACTIVE] * 18 + [EnrolleeState.SUSPENDED, EnrolleeState.ENDED]
@@ -45,11 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(url: str, args) -> int:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade(url)
+    engine = recreate(url)
     print(f"database: {engine.url.render_as_string(hide_password=True)}")
     started = time.perf_counter()
     fill(engine, args.enrollees)

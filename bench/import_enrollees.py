@@ -19,11 +19,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from telecare.actor import Actor
-from telecare.db import make_engine, make_session_factory
+from telecare.db import make_session_factory
 from telecare.enrolment.importer import ImportReport, import_enrollees
 from telecare.enrolment.seed import make_import_file, seed_enrollees
-from telecare.migrate import upgrade
-from telecare.models import Base, Enrollee
+from telecare.migrate import recreate
+from telecare.models import Enrollee
 from telecare.settings import EnrolmentSettings
 
 ACTOR = Actor("bench")
@@ -46,11 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(url: str, folder: Path, args) -> int:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade(url)
+    engine = recreate(url)
     sessions = make_session_factory(engine)
     policy = EnrolmentSettings()
     now = datetime.now(UTC)

@@ -31,10 +31,10 @@ from campaigns.phone import TelephonySender
 from campaigns.scams import read_scam_report, send_scam_warning
 from campaigns.sweep import tick
 from telecare.actor import Actor
-from telecare.db import make_engine, session_scope
+from telecare.db import session_scope
 from telecare.enrolment.seed import seed_enrollees
-from telecare.migrate import upgrade
-from telecare.models import Base, CallAttempt, Campaign, CampaignState, Enrollee, EnrolleePhone
+from telecare.migrate import recreate
+from telecare.models import CallAttempt, Campaign, CampaignState, Enrollee, EnrolleePhone
 from telecare.runtime import Runtime
 from telecare.settings import (
     CampaignSettings,
@@ -78,11 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(url: str, args) -> int:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade(url)
+    recreate(url)
     clock = Clock(NIGHT)
     runtime = Runtime(Settings(database=DatabaseSettings(url=url),
                                web=WebSettings(secret_key="bench")), clock)
