@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ def run(settings: Settings, address: BrokerAddress, shared: Shared) -> None:
     # Alarms outrank heartbeats: when the CPU is short, the scheduler serves the bridge's
     # event worker first, and a heartbeat written a little later costs nothing.
     os.nice(HEARTBEAT_NICENESS)
+    # Ctrl-C reaches the whole process group; the bridge that started us stops us in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     runtime = Runtime(settings)
     try:
         HeartbeatIngest(runtime, address, shared).run()
