@@ -13,7 +13,7 @@ from campaigns.geography import Neighbours
 from campaigns.heat import WARNING_LEVEL, HeatCoverage, levels
 from campaigns.heat_campaigns import wording
 from campaigns.scams import MAX_MESSAGE, current_warnings
-from campaigns.validity import read_validity
+from campaigns.validity import read_choice, read_validity
 from telecare import audit
 from telecare.actor import Actor
 from telecare.enrolment.municipalities import lookup, normalise_istat
@@ -24,13 +24,7 @@ from telecare.models import Enrollee, NewsItem, NewsKind
 def add_news(session: Session, raw: Mapping, today: date, actor: Actor,
              now: datetime) -> NewsItem:
     errors: list[FieldError] = []
-    try:
-        kind = NewsKind(str(raw.get("kind") or ""))
-    except ValueError:
-        kind = None
-        errors.append(FieldError("kind", N_("%(value)s is not one of %(choices)s"),
-                                 {"value": raw.get("kind") or "",
-                                  "choices": ", ".join(k.value for k in NewsKind)}))
+    kind = read_choice(raw, "kind", NewsKind, errors)
     municipality = normalise_istat(str(raw.get("municipality") or ""))
     if municipality and lookup(municipality) is None:
         errors.append(FieldError("municipality", N_("%(value)s is not in the ISTAT list of "

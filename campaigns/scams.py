@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from campaigns.delivery import queue
 from campaigns.districts import CityDistricts
 from campaigns.geography import Neighbours, target_area
-from campaigns.validity import read_validity
+from campaigns.validity import read_choice, read_validity
 from telecare import audit
 from telecare.actor import Actor
 from telecare.enrolment.municipalities import lookup
@@ -41,13 +41,7 @@ def read_scam_report(raw: Mapping, today: date, languages: list[str],
     elif lookup(municipality) is None:
         errors.append(FieldError("municipality", N_("%(value)s is not in the ISTAT list of "
                                                     "municipalities"), {"value": municipality}))
-    try:
-        kind = ScamKind(str(raw.get("scam_kind") or ""))
-    except ValueError:
-        kind = None
-        errors.append(FieldError("scam_kind", N_("%(value)s is not one of %(choices)s"),
-                                 {"value": raw.get("scam_kind") or "",
-                                  "choices": ", ".join(k.value for k in ScamKind)}))
+    kind = read_choice(raw, "scam_kind", ScamKind, errors)
     messages = {}
     for language in languages:
         text = " ".join(str(raw.get(f"message_{language}") or "").split())

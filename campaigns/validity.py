@@ -1,7 +1,8 @@
-"""Reading a warning's or a news item's dates: from when, until when."""
+"""Reading what warnings and news items share: a kind from a fixed list, from when, until when."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import date
 
@@ -37,3 +38,15 @@ def read_validity(raw: Mapping, today: date,
     elif valid_until and valid_from and valid_until < valid_from:
         errors.append(FieldError("valid_until", N_("is before the start")))
     return valid_from, valid_until
+
+
+def read_choice(raw: Mapping, name: str, choices: type[enum.Enum],
+                errors: list[FieldError]):
+    """One of an enum's values, or None with the field named and the choices listed."""
+    try:
+        return choices(str(raw.get(name) or ""))
+    except ValueError:
+        errors.append(FieldError(name, N_("%(value)s is not one of %(choices)s"),
+                                 {"value": raw.get(name) or "",
+                                  "choices": ", ".join(c.value for c in choices)}))
+        return None

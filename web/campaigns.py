@@ -28,7 +28,7 @@ from telecare.models import (
 )
 from telecare.settings import config_dir
 from web.access import actor, roles
-from web.db import db, now, runtime
+from web.db import db, now, runtime, today
 from web.enrollees import parse_page
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -58,9 +58,6 @@ def _districts():
     return city_districts.load(runtime().settings.campaigns, shipped_neighbours())
 
 
-def _today():
-    return now().astimezone(runtime().settings.zone).date()
-
 
 @bp.get("")
 @roles(*VIEWERS)
@@ -85,8 +82,8 @@ def new_scam():
     districts = _districts()
     languages = runtime().settings.enrolment.languages
     values = request.form.to_dict() if request.method == "POST" else {
-        "valid_from": _today().isoformat(),
-        "valid_until": (_today() + timedelta(days=14)).isoformat(), "channel": "voice",
+        "valid_from": today().isoformat(),
+        "valid_until": (today() + timedelta(days=14)).isoformat(), "channel": "voice",
         "with_neighbours": "1"}
     context = {"values": values, "errors": {}, "scam_kinds": SCAM_KINDS,
                "languages": [lang for lang in languages if lang in ("it", "en")] or ["it"],
@@ -99,7 +96,7 @@ def new_scam():
     raw = dict(values, with_neighbours=bool(values.get("with_neighbours")),
                urgent=bool(values.get("urgent")))
     try:
-        report = read_scam_report(raw, _today(), context["languages"], districts)
+        report = read_scam_report(raw, today(), context["languages"], districts)
     except ValidationFailed as exc:
         for error in exc.errors:
             context["errors"].setdefault(error.field, []).append(error)
@@ -171,8 +168,8 @@ def stop(campaign_id: int):
 @roles(*VIEWERS)
 def heat():
     coverage = HeatCoverage.from_toml(config_dir() / "heat.toml")
-    today = _today()
-    days = [today + timedelta(days=n) for n in range(3)]
+    first = today()
+    days = [first + timedelta(days=n) for n in range(3)]
     found = db().execute(select(HeatForecast.city, HeatForecast.day, HeatForecast.level)
                          .where(HeatForecast.day.in_(days))).all()
     levels = {(city, day): level for city, day, level in found}

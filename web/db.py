@@ -20,3 +20,8 @@ def db() -> Session:
 
 def now():
     return runtime().clock.now()
+
+
+def today():
+    """Today in the service's zone: just after midnight in Rome is still yesterday in UTC."""
+    return now().astimezone(runtime().settings.zone).date()

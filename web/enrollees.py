@@ -16,7 +16,7 @@ from telecare.errors import FieldError, ValidationFailed
 from telecare.models import Device, Enrollee, EnrolleeState
 from web import enrollee_form
 from web.access import READERS, WRITERS, actor, roles
-from web.db import db, now, runtime
+from web.db import db, now, runtime, today
 from web.labels import STATES
 
 bp = Blueprint("enrollees", __name__, url_prefix="/enrollees")
@@ -91,12 +91,8 @@ def card(enrollee_id: int):
                            .order_by(Device.id)).all()
     return render_template("enrollees/card.html", enrollee=enrollee, devices=devices,
                            municipality=lookup(enrollee.municipality_istat),
-                           age=age_on(enrollee.birth_date, _today()))
+                           age=age_on(enrollee.birth_date, today()))
 
-
-def _today():
-    # "Today" in the service's zone: just after midnight in Rome is still yesterday in UTC.
-    return now().astimezone(runtime().settings.zone).date()
 
 
 def _policy():
@@ -111,7 +107,7 @@ def create():
         return _form_page(values, [], enrollee=None)
     form = enrollee_form.from_request(request.form, with_contacts=True)
     try:
-        data = read_enrollee(form.raw, _today(), _policy())
+        data = read_enrollee(form.raw, today(), _policy())
         enrollee = service.enrol(db(), data, actor(), now())
     except ValidationFailed as failed:
         db().rollback()
@@ -131,7 +127,7 @@ def edit(enrollee_id: int):
     form = enrollee_form.from_request(request.form, with_contacts=False,
                                       kept_contacts=enrollee.contacts)
     try:
-        data = read_enrollee(form.raw, _today(), _policy())
+        data = read_enrollee(form.raw, today(), _policy())
         changed = service.update(db(), enrollee, data, actor(), now())
     except ValidationFailed as failed:
         db().rollback()
