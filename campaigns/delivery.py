@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from telecare.models import (
     EnrolleePhone,
     PhoneKind,
 )
+from telecare.quiet import quiet_until
 from telecare.settings import CampaignSettings
 from telecare.telephony.port import TelephonyError
 
@@ -35,30 +36,6 @@ class Sender(Protocol):
     def send(self, *, to: str, channel: str, language: str, text: str, purpose: str,
              name: str = "") -> str:
         """Hand one message to the phone network; returns its id. Raises TelephonyError."""
-
-
-def quiet_until(now: datetime, zone: ZoneInfo, start: str, end: str) -> datetime | None:
-    """When the quiet hours around `now` end (UTC), or None if it is not quiet now.
-
-    Computed on the local wall clock, so 09:00 stays 09:00 across a clock change.
-    """
-    local = now.astimezone(zone)
-    quiet_from, quiet_to = _clock(start), _clock(end)
-    wall = local.time()
-    crosses_midnight = quiet_from > quiet_to
-    if crosses_midnight:
-        quiet = wall >= quiet_from or wall < quiet_to
-    else:
-        quiet = quiet_from <= wall < quiet_to
-    if not quiet:
-        return None
-    day = local.date() if wall < quiet_to else local.date() + timedelta(days=1)
-    return datetime.combine(day, quiet_to, tzinfo=zone).astimezone(now.tzinfo)
-
-
-def _clock(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
 
 
 def queue(session: Session, campaign: Campaign, recipients, now: datetime) -> int:

@@ -112,6 +112,23 @@ class CampaignSettings:
 
 
 @dataclass(frozen=True)
+class AlertsSettings:
+    # The escalation policies (TOML). Empty: escalation.toml in the configuration folder.
+    policies_file: str = ""
+    # How often the engine looks for due steps; a new alarm in the same process wakes it.
+    sweep_interval_ms: int = 500
+    # Calls and texts placed at once by one engine process.
+    senders: int = 4
+    # Gentle ladders (device offline, low battery, missed calls) phone nobody between these.
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    # The shift supervisor's mobile numbers (E.164): texted when an alarm hits its time box.
+    supervisor_numbers: list[str] = field(default_factory=list)
+    # The operators' line: a contact who presses 0 on an alarm call is put through to it.
+    operator_number: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     timezone: str = "Europe/Rome"
@@ -124,6 +141,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     enrolment: EnrolmentSettings = field(default_factory=EnrolmentSettings)
     campaigns: CampaignSettings = field(default_factory=CampaignSettings)
+    alerts: AlertsSettings = field(default_factory=AlertsSettings)
 
     @property
     def database_url(self) -> str:
@@ -280,6 +298,14 @@ def _check(settings: Settings) -> None:
         if not _is_clock_time(value):
             raise SettingsError(f"TELECARE_CAMPAIGNS_{name.upper()}: expected a time such as "
                                 f"20:00, got {value!r}")
+    for name in ("quiet_start", "quiet_end"):
+        value = getattr(settings.alerts, name)
+        if not _is_clock_time(value):
+            raise SettingsError(f"TELECARE_ALERTS_{name.upper()}: expected a time such as "
+                                f"21:00, got {value!r}")
+    if settings.alerts.sweep_interval_ms < 10 or settings.alerts.senders < 1:
+        raise SettingsError("TELECARE_ALERTS_SWEEP_INTERVAL_MS / TELECARE_ALERTS_SENDERS: expected "
+                            "at least 10 ms and at least one sender")
     if not 0 < settings.web.port < 65536:
         raise SettingsError(f"TELECARE_WEB_PORT: expected a port number, got {settings.web.port}")
     _check_devices(settings.devices)

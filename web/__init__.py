@@ -44,6 +44,11 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
 
     i18n.init_app(app)
     access.init_app(app)
+    # Twilio's webhooks arrive here: a contact's key press or "OK <code>" must reach the
+    # escalation engine's handlers inside the same transaction.
+    from alerts import responses
+
+    responses.connect()
 
     from web import (
         admin,

@@ -1,6 +1,16 @@
 """The core model. Importing this package registers every table on `Base.metadata`."""
 
-from telecare.models.alarm import Alarm, AlarmEvent, AlarmKind, AlarmState, Outcome, Severity
+from telecare.models.alarm import (
+    Alarm,
+    AlarmEvent,
+    AlarmKind,
+    AlarmNotification,
+    AlarmState,
+    EscalationPolicy,
+    NotificationState,
+    Outcome,
+    Severity,
+)
 from telecare.models.audit import AuditEntry
 from telecare.models.base import Base
 from telecare.models.campaign import (
@@ -17,7 +27,7 @@ from telecare.models.campaign import (
     ScamKind,
 )
 from telecare.models.device import Device, DeviceKind, DeviceState
-from telecare.models.device_events import DeviceEvent
+from telecare.models.device_events import DeviceCommand, DeviceEvent
 from telecare.models.enrollee import (
     Contact,
     Enrollee,
@@ -37,7 +47,8 @@ from telecare.models.telephony import (
 from telecare.models.user import ApiToken, Role, User
 
 __all__ = [
-    "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "ApiToken", "AuditEntry", "Base",
+    "Alarm", "AlarmEvent", "AlarmKind", "AlarmNotification", "AlarmState", "EscalationPolicy",
+    "NotificationState", "DeviceCommand", "ApiToken", "AuditEntry", "Base",
     "Campaign", "CampaignDelivery", "CampaignKind", "CampaignState", "CapMessage", "CapState",
     "DeliveryState", "NewsItem", "NewsKind", "ScamKind",
     "Contact", "Device", "DeviceEvent", "DeviceKind", "DeviceState", "Enrollee", "EnrolleePhone",

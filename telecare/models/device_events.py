@@ -30,3 +30,21 @@ class DeviceEvent(Base):
     received_at: Mapped[datetime]
     detail: Mapped[dict] = mapped_column(default=dict)
     alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarm.id", ondelete="SET NULL"))
+
+
+class DeviceCommand(Base):
+    """A command waiting for the bridge to publish it (help_coming when someone takes charge).
+
+    Written in the same transaction as its cause, so a command is never lost when the web
+    process and the bridge are different processes, or when the bridge is down.
+    """
+
+    __tablename__ = "device_command"
+    __table_args__ = (Index("ix_device_command_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    command: Mapped[str] = mapped_column(String(40))
+    fields: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from blinker import Namespace
 from sqlalchemy.orm import Session, sessionmaker
 
 from telecare.clock import Clock
@@ -18,6 +19,14 @@ from telecare.telephony.ratelimit import contact_limit_reached
 from telecare.telephony.twiml import MAX_PROMPTS, OPERATOR_DIGIT, Script, voices
 
 log = logging.getLogger(__name__)
+
+signals = Namespace()
+# Sent inside the webhook's transaction, so a listener's writes commit with the call's.
+# key_pressed: (session, attempt=, digits=, now=), for the attempt's expected key and its
+# `choices`; call_ended: (session, attempt=, now=) once an attempt has its outcome. The
+# escalation engine connects to both: a contact pressing 1 takes charge of an alarm.
+key_pressed = signals.signal("call-key-pressed")
+call_ended = signals.signal("call-ended")
 
 
 class ContactLimitReached(TelephonyError):
@@ -132,7 +141,13 @@ def gather_twiml(session: Session, settings: Settings, attempt: CallAttempt, dig
     attempt.updated_at = now
     if digits == attempt.expected_digit:
         attempt.confirmed_at = attempt.confirmed_at or now
-        return script.closing("thanks")
+        key_pressed.send(session, attempt=attempt, digits=digits, now=now)
+        return script.closing(attempt.params.get("thanks", "thanks"))
+    # Other meaningful keys, with the line that closes the call: {"9": "help_on_the_way"}.
+    choices = attempt.params.get("choices") or {}
+    if digits in choices:
+        key_pressed.send(session, attempt=attempt, digits=digits, now=now)
+        return script.closing(choices[digits])
     operator = attempt.params.get("operator", "")
     if digits == OPERATOR_DIGIT and operator:
         return script.bridge(operator, settings.twilio.from_)
@@ -158,4 +173,5 @@ def apply_call_status(session: Session, attempt: CallAttempt, form, now) -> bool
         attempt.outcome = outcome
         attempt.ended_at = now
         log.info("call %s to %s: %s", attempt.id, attempt.to_number, outcome.value)
+        call_ended.send(session, attempt=attempt, now=now)
     return True

@@ -23,7 +23,12 @@ acknowledgement_received = signals.signal("sms-acknowledgement-received")
 # Twilio's own opt-out and opt-in keywords (its Advanced Opt-Out defaults), plus Italian.
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOCA"})
 START_WORDS = frozenset({"START", "YES", "UNSTOP", "ATTIVA"})
-ACKNOWLEDGEMENT = re.compile(r"^\s*ok\s*(\d{3,8})\s*[.!]?\s*$", re.IGNORECASE)
+# Lenient: people type "OK 4821", "ok4821", "Ok, 4821!", "4821 ok", "sì 4821" or the code
+# alone; anything else with words in it is not taken as taking charge.
+_YES = r"(?:ok|okay|o\.k\.|si|sì|yes|va\s+bene|preso|presa)"
+ACKNOWLEDGEMENT = re.compile(
+    rf"^\W*(?:{_YES}\W*)?(\d{{3,8}})(?:\W*{_YES})?(?:\W*(?:grazie|thanks|thank\s+you))?\W*$",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -116,5 +121,5 @@ def receive_sms(session: Session, form, now) -> Reply:
         row = standing(session, number, now)
         row.unsubscribed, row.updated_at = False, now
     elif reply.kind == "acknowledgement":
-        acknowledgement_received.send(session, number=number, code=reply.code)
+        acknowledgement_received.send(session, number=number, code=reply.code, now=now)
     return reply

@@ -15,7 +15,7 @@ NUMBER = "+393331234567"
 def acknowledgements():
     received = []
 
-    def handler(session, number, code):
+    def handler(session, number, code, **_):
         received.append((number, code))
 
     acknowledgement_received.connect(handler)
@@ -90,8 +90,13 @@ def test_it_ignores_a_replayed_inbound_sms(live, acknowledgements):
 
 @pytest.mark.parametrize(("body", "kind", "code"), [
     ("Stop", "stop", ""), ("stop.", "stop", ""), ("START", "start", ""),
-    ("ok 12 34", "other", ""), ("okay 4821", "other", ""), ("grazie", "other", ""),
+    ("ok 12 34", "other", ""), ("grazie", "other", ""), ("call me at 4821", "other", ""),
     ("OK 000123", "acknowledgement", "000123"),
+    # Lenient, as people type on a phone in a hurry:
+    ("okay 4821", "acknowledgement", "4821"), ("ok4821", "acknowledgement", "4821"),
+    ("Ok, 4821!", "acknowledgement", "4821"), ("4821 ok", "acknowledgement", "4821"),
+    ("sì 4821", "acknowledgement", "4821"), ("4821", "acknowledgement", "4821"),
+    ("va bene 4821 grazie", "acknowledgement", "4821"),
 ])
 def test_it_reads_replies(body, kind, code):
     reply = read_reply(body)

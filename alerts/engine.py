@@ -1,0 +1,234 @@
+"""The escalation engine: walks each open alarm up its ladder until someone takes charge.
+
+State lives on the alarm (`step`, `next_step_at`) and in its notifications, never in memory:
+a sweep claims the due alarms in one transaction (FOR UPDATE SKIP LOCKED on PostgreSQL;
+SQLite has one writer at a time), decides, writes the notifications with their unique keys
+and commits. Senders then claim each pending notification with a conditional UPDATE and
+place it. Two engines on one database, or one restarted, never phone anyone twice, and
+what one was doing when it died is picked up by the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from alerts import ladder as ladders
+from alerts.messages import SenderPort, notify, record_failure
+from alerts.policy import PHONING, PolicyBook, load_book, policy_for
+from telecare import alarms
+from telecare.db import begin_writing, session_scope
+from telecare.models import (
+    Alarm,
+    AlarmNotification,
+    AlarmState,
+    Enrollee,
+    NotificationState,
+)
+from telecare.quiet import quiet_until
+from telecare.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 200
+SEND_BATCH = 200
+# A notification claimed by a process that died before placing it: after this it is given
+# up as failed (never placed twice); the ladder has moved on by its own timeouts meanwhile.
+SENDING_LEASE = timedelta(minutes=2)
+
+
+class Engine:
+    def __init__(self, runtime: Runtime, sender: SenderPort, book: PolicyBook | None = None):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.sender = sender
+        self.book = book or load_book(runtime.settings)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self.last_sweep_at: datetime | None = None  # for /healthz: a stalled engine shows
+
+    # -- running in the background -----------------------------------------------------------
+
+    def start(self) -> Engine:
+        self._pool = ThreadPoolExecutor(self.settings.alerts.senders,
+                                        thread_name_prefix="alerts-sender")
+        self._thread = threading.Thread(target=self._run, name="alerts-engine", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def wake(self, *_args, **_kwargs) -> None:
+        """A new alarm: sweep now rather than at the next tick (connected to alarm_opened)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        every = self.settings.alerts.sweep_interval_ms / 1000
+        while not self._stop.is_set():
+            self._wake.wait(every)
+            self._wake.clear()
+            try:
+                while self.sweep() == CLAIM_BATCH and not self._stop.is_set():
+                    pass
+                pending = self.claim_pending()
+                if pending:
+                    list(self._pool.map(self.send, pending))
+            except Exception:
+                # The loop outlives any one bad alarm or a database away for a moment.
+                log.exception("alerts: sweep failed; trying again")
+
+    # -- deciding ----------------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Advance every due alarm one rung (or to its time box); returns how many were due."""
+        now = self.runtime.clock.now()
+        self.last_sweep_at = now
+        with session_scope(self.runtime.sessions) as session:
+            begin_writing(session)
+            due = session.scalars(
+                select(Alarm).where(Alarm.next_step_at <= now,
+                                    Alarm.state != AlarmState.RESOLVED)
+                .order_by(Alarm.next_step_at).limit(CLAIM_BATCH)
+                .with_for_update(skip_locked=True)).all()
+            for alarm in due:
+                try:
+                    with session.begin_nested():
+                        self.advance(session, alarm, now)
+                except Exception:
+                    # One broken alarm must not hold up the others; look again in a minute.
+                    log.exception("alerts: could not advance alarm %s", alarm.id)
+                    alarm.next_step_at = now + timedelta(minutes=1)
+        return len(due)
+
+    def advance(self, session: Session, alarm: Alarm, now: datetime) -> None:
+        if alarm.state == AlarmState.ACKNOWLEDGED:
+            alarms.requeue(session, alarm, now)  # taken charge of, never closed
+            return
+        if alarm.step < 0:
+            self._take_up(session, alarm, now)
+            index, forced = (0 if alarm.ladder else None), False
+        else:
+            index, forced = ladders.next_rung(alarm.ladder, alarm.step, now, alarm.time_box_at,
+                                              alarm.escalated_at is not None)
+        if index is None:
+            alarm.next_step_at = None  # the last rung waits for an operator
+            return
+        rung = alarm.ladder[index]
+        if rung["action"] in PHONING and not forced and self._quiet(alarm):
+            until = quiet_until(now, self.settings.zone, self.settings.alerts.quiet_start,
+                                self.settings.alerts.quiet_end)
+            if until is not None:
+                alarms.record(session, alarm, "deferred", now, step=index,
+                              action=rung["action"], until=until.isoformat())
+                alarm.next_step_at = until
+                return
+        if forced:
+            alarms.record(session, alarm, "time_box", now, step=index,
+                          minutes=round((now - alarm.opened_at).total_seconds() / 60, 1))
+        alarm.step = index
+        if rung["action"] in ladders.FINAL_ACTIONS and alarm.escalated_at is None:
+            alarm.escalated_at = now
+        detail = {"step": index, "action": rung["action"],
+                  "to": [t["name"] for t in rung.get("targets", [])]}
+        if rung["action"] == "emergency":
+            service = self.book.service_for(alarm.kind.value)
+            detail |= {"service": service.name, "number": service.number}
+        alarms.record(session, alarm, "step", now, **detail)
+        self._notifications(session, alarm, index, rung, now)
+        alarm.next_step_at = ladders.due_after(rung, now, alarm.time_box_at,
+                                               alarm.escalated_at is not None)
+
+    def _take_up(self, session: Session, alarm: Alarm, now: datetime) -> None:
+        """Copy the policy onto the alarm, with this person's contacts in their order."""
+        policy = policy_for(session, self.book, alarm.kind.value)
+        enrollee = session.get(Enrollee, alarm.enrollee_id) if alarm.enrollee_id else None
+        alarm.policy = policy.kind
+        alarm.ladder = ladders.make_ladder(policy, enrollee,
+                                           self.settings.alerts.supervisor_numbers)
+        alarm.time_box_at = alarm.opened_at + timedelta(minutes=policy.time_box_minutes)
+        alarm.ack_timeout_s = policy.ack_timeout_minutes * 60
+        alarm.step = -1
+
+    def _quiet(self, alarm: Alarm) -> bool:
+        policy = self.book.policies.get(alarm.policy)
+        return bool(policy and policy.quiet_hours)
+
+    def _notifications(self, session: Session, alarm: Alarm, index: int, rung: dict,
+                       now: datetime) -> None:
+        for target in rung.get("targets", []):
+            for channel in target["channels"]:
+                key = ladders.notification_key(alarm.id, index, target["target"], channel)
+                try:
+                    with session.begin_nested():
+                        session.add(AlarmNotification(
+                            alarm_id=alarm.id, key=key, step=index, target=target["target"],
+                            name=target["name"], channel=channel, number=target["number"],
+                            language=target.get("language", "it"),
+                            state=NotificationState.PENDING, created_at=now, updated_at=now))
+                        session.flush()
+                except IntegrityError:
+                    log.info("alerts: notification %s already exists; not sent again", key)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def claim_pending(self) -> list[int]:
+        """Take the pending notifications for this process: each one by one conditional update."""
+        now = self.runtime.clock.now()
+        with session_scope(self.runtime.sessions) as session:
+            begin_writing(session)
+            session.execute(
+                update(AlarmNotification)
+                .where(AlarmNotification.state == NotificationState.SENDING,
+                       AlarmNotification.updated_at < now - SENDING_LEASE)
+                .values(state=NotificationState.FAILED, updated_at=now,
+                        error="abandoned by a process that stopped while placing it")
+                .execution_options(synchronize_session=False))
+            ids = session.scalars(
+                select(AlarmNotification.id)
+                .where(AlarmNotification.state == NotificationState.PENDING)
+                .order_by(AlarmNotification.id).limit(SEND_BATCH)
+                .with_for_update(skip_locked=True)).all()
+            claimed = []
+            for notification_id in ids:
+                won = session.execute(
+                    update(AlarmNotification)
+                    .where(AlarmNotification.id == notification_id,
+                           AlarmNotification.state == NotificationState.PENDING)
+                    .values(state=NotificationState.SENDING, updated_at=now)
+                    .execution_options(synchronize_session=False)).rowcount
+                if won:
+                    claimed.append(notification_id)
+        return claimed
+
+    def send(self, notification_id: int) -> None:
+        try:
+            notify(self.runtime, self.sender, notification_id)
+        except Exception as exc:
+            # Not placed, and never placed twice: failed, on the timeline for the operator.
+            log.exception("alerts: sending notification %s failed", notification_id)
+            try:
+                record_failure(self.runtime, notification_id, f"internal error: {exc}")
+            except Exception:
+                log.exception("alerts: could not record notification %s as failed",
+                              notification_id)
+
+    def run_once(self) -> None:
+        """One sweep and the sends it decided, in this thread: what tests and benches drive."""
+        while self.sweep() == CLAIM_BATCH:
+            pass
+        for notification_id in self.claim_pending():
+            self.send(notification_id)
