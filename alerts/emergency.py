@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.policy import EmergencyService, PolicyBook
+from telecare.enrolment.municipalities import lookup
 from telecare.models import Alarm, Enrollee
 
 
@@ -22,12 +23,14 @@ def emergency_script(alarm: Alarm, enrollee: Enrollee | None,
         serial = alarm.device.serial if alarm.device else ""
         return EmergencyScript(service, [("device", serial)])
     floor = enrollee.address_floor or ""
+    town = lookup(enrollee.municipality_istat)
     keys = [f"{c.name} {c.phone}" for c in enrollee.contacts if c.holds_key]
     lines = [
         ("name", enrollee.full_name),
         ("age", str(_age(enrollee, alarm))),
-        ("address", f"{enrollee.address_street}, {enrollee.address_postal_code} "
-                    f"({enrollee.municipality_istat})".replace(" ()", "")),
+        ("address", " ".join(part for part in (
+            f"{enrollee.address_street},", enrollee.address_postal_code,
+            town.name if town else enrollee.municipality_istat) if part)),
         ("floor", floor),
         ("access", enrollee.access_notes),
         ("key_holders", "; ".join(keys)),
