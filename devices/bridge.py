@@ -27,6 +27,7 @@ from devices.badinput import BadInput
 from devices.connection import BrokerAddress, make_client, session_properties
 from devices.directory import DeviceDirectory
 from devices.events import apply_event
+from devices.outbox import Outbox
 from telecare.db import begin_writing
 from telecare.models import Device
 from telecare.runtime import Runtime
@@ -85,6 +86,7 @@ class Bridge:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribed
+        self.outbox = Outbox(runtime, self.client, self.connected)
 
     @property
     def heartbeats_received(self) -> int:
@@ -111,7 +113,8 @@ class Bridge:
             properties=session_properties(self.settings.mqtt.session_expiry_s))
         self.client.loop_start()
         for target, name in ((self._work, "devices-events"),
-                             (self._housekeep, "devices-watchdog")):
+                             (self._housekeep, "devices-watchdog"),
+                             (lambda: self.outbox.run(self._stop), "devices-commands")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)

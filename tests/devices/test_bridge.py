@@ -180,3 +180,34 @@ def test_it_skips_a_poison_event_and_lets_the_rest_of_its_batch_through(
     wait_for(lambda: alarms_of(committed_sessions, other.id))
     wait_for(lambda: bridge.bad.counts["failed"] == 1)
     assert alarms_of(committed_sessions, device.id) == []
+
+
+def test_it_tells_the_device_help_is_coming_once_someone_takes_charge(
+        start_bridge, make_device, connect_device, committed_sessions):
+    from datetime import UTC, datetime
+
+    from telecare import alarms
+    from telecare.actor import Actor
+    from telecare.models import DeviceCommand
+
+    device = make_device()
+    bridge = start_bridge()
+    pendant = connect_device(device.serial)
+    pendant.event(1, "alarm")
+    [alarm] = wait_for(lambda: alarms_of(committed_sessions, device.id))
+    wait_for(lambda: pendant.commands)
+
+    # The console (another process, in production) takes charge: only the database between.
+    with committed_sessions() as session:
+        alarms.acknowledge(session, session.get(Alarm, alarm.id), Actor("operatore", None),
+                           "console", datetime.now(UTC))
+        session.commit()
+
+    wait_for(lambda: len(pendant.commands) == 2)
+    assert pendant.commands[1] == {"cmd": "help_coming", "alarm": alarm.id}
+    with committed_sessions() as session:
+        [command] = session.scalars(select(DeviceCommand).where(
+            DeviceCommand.device_id == device.id)).all()
+        assert command.sent_at is not None
+    assert bridge.outbox.publish_pending() == 0  # nothing left, nothing sent twice
+    assert len(pendant.commands) == 2
