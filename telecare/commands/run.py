@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import click
 from sqlalchemy import func, select
@@ -23,14 +25,33 @@ DEMO_USERS = [
 DEMO_ENROLLEES = 300
 
 
+ROLES = ("all", "web", "bridge", "scheduler")
+
+
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (default: web.host).")
 @click.option("--port", type=int, default=None, help="Port (default: web.port).")
 @click.option("--threads", type=int, default=8, show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="all", show_default=True,
+              help="web: console, API and Twilio webhooks; bridge: the MQTT device bridge; "
+                   "scheduler: the escalation engine's sweeps; all: the three in one process.")
 @click.pass_obj
-def serve(runtime, host, port, threads) -> None:
-    """Run the web console and API with a production WSGI server (waitress)."""
-    _serve(runtime, host, port, threads)
+def serve(runtime, host, port, threads, role) -> None:
+    """Run the service for production: web (waitress), device bridge, scheduler."""
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from telecare.commands.alerts import escalation_running
+    from telecare.commands.devices import devices_running
+
+    with ExitStack() as stack:
+        if role in ("all", "bridge"):
+            stack.enter_context(devices_running(runtime))
+        if role in ("all", "scheduler"):
+            stack.enter_context(escalation_running(runtime))
+        if role in ("all", "web"):
+            _serve(runtime, host, port, threads)
+        else:
+            _wait_for_signal()
 
 
 @click.command()
@@ -61,10 +82,54 @@ def demo(runtime, host, port) -> None:
     click.echo(f"  log in as one of {', '.join(u for u, _, _ in DEMO_USERS)}, "
                f"password {DEMO_PASSWORD!r}")
     click.echo(f"  data in {settings.data_dir.resolve()} (delete it to start afresh); Ctrl-C stops")
+    from telecare.commands.alerts import escalation_running
     from telecare.commands.devices import devices_running
 
-    with devices_running(runtime):
+    with devices_running(runtime), phone_network(runtime, host, port), \
+            escalation_running(runtime):
         _serve(runtime, host, port, threads=8)
+
+
+@contextmanager
+def phone_network(runtime, host: str, port: int) -> Iterator[None]:
+    """The demo's phones: the local Twilio stand-in, unless a Twilio account is configured."""
+    from dataclasses import replace
+
+    from telecare.commands.telephony import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+    from telecare.twilio_sim import Behaviour, TwilioSim
+
+    settings = runtime.settings
+    if settings.twilio.account_sid:
+        click.echo("  phones: Twilio, as configured")
+        yield
+        return
+    public_url = f"http://{host}:{port}"
+    sim = TwilioSim(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, port=0,
+                    sms_url=f"{public_url}/twilio/sms/inbound",
+                    default=Behaviour.ANSWER, default_keys=["1"]).start()
+    runtime.settings = settings.replace(
+        public_url=public_url,
+        twilio=replace(settings.twilio, account_sid=DEMO_ACCOUNT_SID, auth_token=DEMO_AUTH_TOKEN,
+                       from_=settings.twilio.from_ or "+390200000000", api_url=sim.url))
+    click.echo(f"  phones: the local Twilio stand-in at {sim.url} (what each person heard: "
+               f"{sim.url}/_sim/calls.json)")
+    try:
+        yield
+    finally:
+        sim.stop()
+
+
+def _wait_for_signal() -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
 
 
 def _serve(runtime, host, port, threads) -> None:
@@ -73,6 +138,8 @@ def _serve(runtime, host, port, threads) -> None:
     from web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # twilio-python logs every request's headers at INFO: our own log says what was placed.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     app = create_app(runtime)
     waitress.serve(app, host=host or runtime.settings.web.host,
                    port=port or runtime.settings.web.port, threads=threads)
