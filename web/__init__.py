@@ -52,6 +52,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
 
     from web import (
         admin,
+        alarms,
         api,
         audit_log,
         auth,
@@ -70,6 +71,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.register_blueprint(devices.bp)
     app.register_blueprint(campaigns.bp)
+    app.register_blueprint(alarms.bp)
     access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
     access.csrf.exempt(twilio.bp)  # Twilio's signature instead of a session and a CSRF token
     if settings.web.trusted_proxies:

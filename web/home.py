@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from telecare.models import AuditEntry, Enrollee, EnrolleeState, Role, User
+from telecare.models import Alarm, AlarmState, AuditEntry, Enrollee, EnrolleeState, Role, User
 from web.access import ALL_ROLES, roles
 from web.db import db
 
@@ -19,6 +19,13 @@ def index():
     counts = dict(db().execute(
         select(Enrollee.state, func.count()).group_by(Enrollee.state)).all())
     context = {"counts": {state.value: counts.get(state, 0) for state in EnrolleeState}}
+    if current_user.role in (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
+        # The centre's first question: is anyone waiting?
+        waiting = dict(db().execute(select(Alarm.state, func.count())
+                                    .where(Alarm.state != AlarmState.RESOLVED)
+                                    .group_by(Alarm.state)).all())
+        context["alarms"] = {"open": waiting.get(AlarmState.OPEN, 0),
+                             "acknowledged": waiting.get(AlarmState.ACKNOWLEDGED, 0)}
     if current_user.role in (Role.SOCIAL_WORKER, Role.ADMIN):
         context["recent"] = db().scalars(
             select(Enrollee).order_by(Enrollee.updated_at.desc(), Enrollee.id.desc()).limit(8)

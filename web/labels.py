@@ -62,6 +62,9 @@ ACTIONS = {
     "remove_contact": _l("contact removed"), "move_contact": _l("contact moved"),
     "import": _l("import"), "login": _l("signed in"), "login_failed": _l("sign-in refused"),
     "logout": _l("signed out"), "disable": _l("disabled"), "enable": _l("enabled"),
+    "claim": _l("alarm claimed"), "release": _l("alarm released"),
+    "acknowledge": _l("took charge of an alarm"), "callback": _l("call-back requested"),
+    "note": _l("note added"), "resolve": _l("alarm resolved"),
 }
 
 _INDEXED = re.compile(r"^(phones|contacts)\[(\d+)\]\.(\w+)$")
