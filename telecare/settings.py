@@ -85,6 +85,8 @@ class WebSettings:
     session_minutes: int = 480
     trusted_proxies: int = 0
     languages: list[str] = field(default_factory=lambda: ["it", "en"])
+    # Set: /metrics answers only "Authorization: Bearer <this>". Empty: it is open.
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True)

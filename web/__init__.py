@@ -63,6 +63,9 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         health,
         home,
         imports,
+        kpi,
+        metrics,
+        policies,
         twilio,
     )
 
@@ -71,6 +74,8 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.register_blueprint(devices.bp)
     app.register_blueprint(campaigns.bp)
+    for module in (kpi, metrics, policies):
+        app.register_blueprint(module.bp)
     app.register_blueprint(alarms.bp)
     access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
     access.csrf.exempt(twilio.bp)  # Twilio's signature instead of a session and a CSRF token

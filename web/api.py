@@ -11,9 +11,10 @@ from telecare.enrolment.record import read_enrollee
 from telecare.enrolment.search import MAX_PER_PAGE, search_enrollees
 from telecare.errors import ValidationFailed
 from telecare.models import Enrollee
-from web.access import READERS, WRITERS, actor, api_error, roles
+from web.access import AUDITORS, READERS, WRITERS, actor, api_error, roles
 from web.db import db, now, runtime
 from web.enrollees import get_enrollee, municipality_name, parse_state
+from web.kpi import answer_times_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -127,3 +128,10 @@ def create():
     response.status_code = 201
     response.headers["Location"] = url_for(".get", enrollee_id=enrollee.id, _external=True)
     return response
+
+
+@bp.get("/kpi/answer-times")
+@roles(*AUDITORS)
+def answer_times():
+    body, status = answer_times_json()
+    return jsonify(body), status

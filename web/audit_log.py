@@ -13,7 +13,7 @@ from web.enrollees import parse_page
 bp = Blueprint("audit_log", __name__, url_prefix="/audit")
 
 PER_PAGE = 50
-ENTITY_TYPES = ["enrollee", "user", "api_token"]
+ENTITY_TYPES = ["enrollee", "user", "api_token", "escalation_policy"]
 
 
 @bp.get("")

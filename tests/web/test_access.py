@@ -16,6 +16,9 @@ from tests.web.conftest import PASSWORD, bearer
 from web import create_app
 
 OPEN = {"auth.login", "static", "health.healthz",
+        # Prometheus scrapes without a session: counts only, and web.metrics_token can
+        # close it (tests/web/test_metrics.py).
+        "metrics.metrics",
         # Twilio's webhooks: no login, but each refuses (403) a request without a valid
         # X-Twilio-Signature (tests/telephony/test_webhooks.py).
         "twilio.voice", "twilio.gather", "twilio.call_status", "twilio.sms_status",
@@ -154,7 +157,7 @@ def test_it_shows_every_page_to_every_role_it_names(app, users, login, session, 
     session.commit()
     values = {"enrollee_id": enrollee.id, "contact_id": enrollee.contacts[0].id,
               "action": "suspend", "user_id": users[Role.OPERATOR].id, "device_id": device.id,
-              "campaign_id": campaign.id, "alarm_id": alarm.id}
+              "campaign_id": campaign.id, "alarm_id": alarm.id, "kind": "button"}
     # The alarm stream is a page that lasts minutes: tests/web/test_alarms.py reads it.
     pages = [rule for rule, method in _routes(app) if method == "GET"
              and rule.endpoint not in OPEN and not rule.endpoint.startswith("api.")

@@ -1,0 +1,124 @@
+"""`/metrics` for Prometheus: read from the database at scrape time, so every process agrees.
+
+Counters kept in a process's memory would differ between the web, engine and bridge
+processes and restart at zero; the database already holds the truth, so each scrape asks it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from datetime import datetime, timedelta
+
+from flask import Blueprint, Response, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from alerts import kpi
+from telecare.models import (
+    Alarm,
+    AlarmKind,
+    AlarmState,
+    CallAttempt,
+    CallOutcome,
+    CampaignDelivery,
+    DeliveryState,
+    Device,
+    DeviceState,
+    Severity,
+)
+from web.access import public
+from web.db import db, now, runtime
+
+bp = Blueprint("metrics", __name__)
+
+BUCKETS = (10, 30, 60, 120, 180, 300, 600)
+WINDOW = timedelta(hours=24)
+
+
+class TelecareCollector(Collector):
+    def __init__(self, session: Session, at: datetime):
+        self.session, self.at = session, at
+
+    def collect(self):
+        yield from (self._open_alarms(), *self._answer_times(), self._devices_offline(),
+                    self._deliveries(), self._calls())
+
+    def _open_alarms(self):
+        family = GaugeMetricFamily("telecare_alarms_open",
+                                   "Alarms nobody has taken charge of yet",
+                                   labels=["kind", "severity"])
+        found = dict(((k, s), n) for k, s, n in self.session.execute(
+            select(Alarm.kind, Alarm.severity, func.count())
+            .where(Alarm.state == AlarmState.OPEN).group_by(Alarm.kind, Alarm.severity)))
+        # Every pair, zeros too: a series that vanishes cannot be alerted on.
+        for kind in AlarmKind:
+            for severity in Severity:
+                family.add_metric([kind.value, severity.value], found.get((kind, severity), 0))
+        return family
+
+    def _answer_times(self):
+        figures, times = kpi.window(self.session, self.at - WINDOW, self.at)
+        histogram = HistogramMetricFamily(
+            "telecare_alarm_acknowledge_seconds",
+            "Time to take charge of the alarm calls opened in the last 24 h (a sliding "
+            "window: read the buckets as they are, not through rate())",
+            buckets=[(str(b), sum(1 for t in times if t <= b)) for b in BUCKETS]
+            + [("+Inf", len(times))], sum_value=sum(times))
+        shares = []
+        for within, share in ((60, figures.share_60), (180, figures.share_180)):
+            shares.append(GaugeMetricFamily(
+                f"telecare_alarms_acknowledged_within_{within}s_ratio",
+                f"Share of the last 24 h's alarm calls taken charge of within {within} s "
+                "(unacknowledged ones count as not within; NaN without alarms)",
+                value=math.nan if share is None else share))
+        opened = GaugeMetricFamily("telecare_alarm_calls_last_24h",
+                                   "Alarm calls opened in the last 24 h", value=figures.count)
+        return histogram, *shares, opened
+
+    def _devices_offline(self):
+        count = self.session.scalar(select(func.count()).select_from(Device).where(
+            Device.state == DeviceState.ACTIVE, Device.offline_since.is_not(None)))
+        return GaugeMetricFamily("telecare_devices_offline",
+                                 "Devices in use that have stopped sending heartbeats",
+                                 value=count)
+
+    def _deliveries(self):
+        family = GaugeMetricFamily("telecare_campaign_deliveries",
+                                   "Warning deliveries by state", labels=["state"])
+        found = dict(self.session.execute(select(CampaignDelivery.state, func.count())
+                                          .group_by(CampaignDelivery.state)).all())
+        for state in DeliveryState:
+            family.add_metric([state.value], found.get(state, 0))
+        return family
+
+    def _calls(self):
+        family = GaugeMetricFamily("telecare_calls",
+                                   "Calls placed in the last 24 h by outcome (pending: not "
+                                   "ended yet)", labels=["outcome"])
+        found = dict(self.session.execute(
+            select(CallAttempt.outcome, func.count())
+            .where(CallAttempt.created_at >= self.at - WINDOW)
+            .group_by(CallAttempt.outcome)).all())
+        for outcome in CallOutcome:
+            family.add_metric([outcome.value], found.get(outcome, 0))
+        family.add_metric(["pending"], found.get(None, 0))
+        return family
+
+
+@bp.get("/metrics")
+@public  # Prometheus has no session; web.metrics_token, when set, closes it to others
+def metrics():
+    token = runtime().settings.web.metrics_token
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                 token.encode()):
+            return Response("a valid bearer token is required\n", 401, mimetype="text/plain",
+                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(TelecareCollector(db(), now()))
+    return Response(generate_latest(registry), 200, content_type=CONTENT_TYPE_LATEST)
