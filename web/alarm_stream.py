@@ -27,11 +27,11 @@ RETRY_MS = 2000  # how soon a browser reconnects after a stream ends
 BUSY_RETRY_MS = 30_000  # ... and after being told every stream slot is taken
 
 
-def marker(sessions: sessionmaker[Session]) -> dict:
-    with sessions() as session:
-        events, alarms = session.execute(select(
-            select(func.max(AlarmEvent.id)).scalar_subquery(),
-            select(func.max(Alarm.id)).scalar_subquery())).one()
+def marker(session: Session) -> dict:
+    """Where the alarms stand: two primary-key maxima, one round trip."""
+    events, alarms = session.execute(select(
+        select(func.max(AlarmEvent.id)).scalar_subquery(),
+        select(func.max(Alarm.id)).scalar_subquery())).one()
     return {"events": events or 0, "alarm": alarms or 0}
 
 
@@ -54,7 +54,8 @@ def events(sessions: sessionmaker[Session], *, poll_s: float, lifetime_s: float,
         deadline = time.monotonic() + lifetime_s
         while time.monotonic() < deadline and not gone():
             try:
-                current = marker(sessions)
+                with sessions() as session:
+                    current = marker(session)
             except SQLAlchemyError:
                 log.warning("alarm stream: the database did not answer; trying again",
                             exc_info=True)

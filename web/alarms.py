@@ -24,14 +24,14 @@ from alerts.actions import request_callback
 from telecare import alarms as core
 from telecare import audit
 from telecare.enrolment import service
-from telecare.errors import FieldError, ValidationFailed
+from telecare.errors import ValidationFailed
 from telecare.models import Alarm, Role
 from web import alarm_stream
 from web import alarm_view as view
 from web.access import actor, roles
+from web.alarm_errors import Refused, field_errors
 from web.db import db, now, runtime
 from web.enrollees import parse_page
-from web.i18n import translate_error
 
 bp = Blueprint("alarms", __name__, url_prefix="/alarms")
 
@@ -39,10 +39,6 @@ bp = Blueprint("alarms", __name__, url_prefix="/alarms")
 CONSOLE = (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
 PER_PAGE = 50
 NOTE_MAX = 2000
-# What the error lines call the core's fields (called at request time: the reader's language).
-FIELDS = {"note": lambda: _("Note"), "outcome": lambda: _("Outcome"),
-          "claimed_by": lambda: _("Claimed by"), "state": lambda: _("Alarm"),
-          "phones": lambda: _("Phones")}
 
 
 @bp.context_processor
@@ -62,7 +58,7 @@ def _list_context(selected: int | None) -> dict:
     alarms, total = view.queue(db())
     names = view.user_names(db(), (a.claimed_by_id for a in alarms))
     return {"alarms": alarms, "total": total, "names": names, "selected": selected,
-            "now": now(), "marker": alarm_stream.marker(runtime().sessions)}
+            "now": now(), "marker": alarm_stream.marker(db())}
 
 
 def _detail_context(alarm: Alarm, errors: dict | None = None, values: dict | None = None):
@@ -137,29 +133,6 @@ def stream():
     return response
 
 
-class Refused(Exception):
-    """The console's own refusal, already in the reader's language."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
-
-
-def _errors(failed: ValidationFailed, rename: dict[str, str], blank: dict[str, str]):
-    """Each error under its form field, naming the field: "Note: is required"."""
-    errors: dict[str, list[str]] = {}
-    for error in failed.errors:
-        field = rename.get(error.field, error.field)
-        if "state" in error.params:  # "the alarm is already acknowledged", in words
-            error = FieldError(error.field, error.template, error.params | {
-                "state": str(view.ALARM_STATES.get(error.params["state"],
-                                                   error.params["state"]))})
-        reason = blank.get(field) or translate_error(error)
-        label = FIELDS.get(error.field)
-        errors.setdefault(field, []).append(f"{label()}: {reason}" if label else reason)
-    return errors
-
-
 def _act(alarm_id: int, action: str, work, done: str, rename: dict | None = None,
          blank: dict | None = None, **audit_detail):
     """Run one action in one transaction, audit it, and come back to the alarm."""
@@ -171,7 +144,7 @@ def _act(alarm_id: int, action: str, work, done: str, rename: dict | None = None
         if isinstance(failed, Refused):
             errors = {failed.field: [failed.message]}
         else:
-            errors = _errors(failed, rename or {}, blank or {})
+            errors = field_errors(failed, rename or {}, blank or {})
         status = 409 if "claimed_by" in errors or "state" in errors else 422
         return _page(_alarm(alarm_id), status, errors=errors, values=request.form.to_dict())
     audit.record(db(), actor(), action, "alarm", alarm.id, now(), **audit_detail)
