@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, selectinload
 
 from alerts import ladder as ladders
 from alerts.messages import SenderPort, notify, record_failure
@@ -49,26 +49,31 @@ class Engine:
         self.settings = runtime.settings
         self.sender = sender
         self.book = book or load_book(runtime.settings)
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # set: sweep now
+        self._send = threading.Event()  # set: notifications are waiting to be placed
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._pool: ThreadPoolExecutor | None = None
         self.last_sweep_at: datetime | None = None  # for /healthz: a stalled engine shows
+        self._policies: dict = {}
 
     # -- running in the background -----------------------------------------------------------
 
     def start(self) -> Engine:
         self._pool = ThreadPoolExecutor(self.settings.alerts.senders,
                                         thread_name_prefix="alerts-sender")
-        self._thread = threading.Thread(target=self._run, name="alerts-engine", daemon=True)
-        self._thread.start()
+        for target, name in ((self._decide, "alerts-engine"), (self._place, "alerts-senders")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._send.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -76,42 +81,80 @@ class Engine:
         """A new alarm: sweep now rather than at the next tick (connected to alarm_opened)."""
         self._wake.set()
 
-    def _run(self) -> None:
+    def _decide(self) -> None:
         every = self.settings.alerts.sweep_interval_ms / 1000
         while not self._stop.is_set():
             self._wake.wait(every)
             self._wake.clear()
             try:
-                while self.sweep() == CLAIM_BATCH and not self._stop.is_set():
-                    pass
-                pending = self.claim_pending()
-                if pending:
-                    list(self._pool.map(self.send, pending))
+                while not self._stop.is_set():
+                    due = self.sweep()
+                    if due:
+                        self._send.set()  # the first calls go out while the rest is decided
+                    if due < CLAIM_BATCH:
+                        break
             except Exception:
                 # The loop outlives any one bad alarm or a database away for a moment.
                 log.exception("alerts: sweep failed; trying again")
+
+    def _place(self) -> None:
+        every = self.settings.alerts.sweep_interval_ms / 1000
+        while not self._stop.is_set():
+            self._send.wait(every)
+            self._send.clear()
+            try:
+                while not self._stop.is_set():
+                    claimed = self.claim_pending()
+                    if claimed:
+                        list(self._pool.map(self.send, claimed))
+                    if len(claimed) < SEND_BATCH:
+                        break
+            except Exception:
+                log.exception("alerts: placing notifications failed; trying again")
 
     # -- deciding ----------------------------------------------------------------------------
 
     def sweep(self) -> int:
         """Advance every due alarm one rung (or to its time box); returns how many were due."""
+        try:
+            return self._sweep(careful=False)
+        except DBAPIError:
+            raise
+        except Exception:
+            # One broken alarm spoiled the batch: again, one savepoint per alarm, so the
+            # others go on and the broken one is logged and looked at again in a minute.
+            log.exception("alerts: a sweep failed; again alarm by alarm")
+            return self._sweep(careful=True)
+
+    def _sweep(self, careful: bool) -> int:
         now = self.runtime.clock.now()
         self.last_sweep_at = now
         with session_scope(self.runtime.sessions) as session:
             begin_writing(session)
+            # FOR NO KEY UPDATE (key_share): the senders' timeline inserts reference these
+            # rows, and a plain FOR UPDATE would make every one of them wait for this sweep.
             due = session.scalars(
                 select(Alarm).where(Alarm.next_step_at <= now,
                                     Alarm.state != AlarmState.RESOLVED)
                 .order_by(Alarm.next_step_at).limit(CLAIM_BATCH)
-                .with_for_update(skip_locked=True)).all()
-            for alarm in due:
-                try:
-                    with session.begin_nested():
+                .with_for_update(skip_locked=True, key_share=True)).all()
+            # Held here: the session's identity map keeps only what someone references.
+            people = self._load_people(session, [a.enrollee_id for a in due if a.step < 0])
+            self._policies = {}
+            with session.no_autoflush:
+                for alarm in due:
+                    if not careful:  # the usual case: one flush for the whole batch
                         self.advance(session, alarm, now)
-                except Exception:
-                    # One broken alarm must not hold up the others; look again in a minute.
-                    log.exception("alerts: could not advance alarm %s", alarm.id)
-                    alarm.next_step_at = now + timedelta(minutes=1)
+                        continue
+                    try:
+                        with session.begin_nested():
+                            self.advance(session, alarm, now)
+                    except DBAPIError:
+                        raise
+                    except Exception:
+                        log.exception("alerts: could not advance alarm %s", alarm.id)
+                        alarm.next_step_at = now + timedelta(minutes=1)
+        del people
         return len(due)
 
     def advance(self, session: Session, alarm: Alarm, now: datetime) -> None:
@@ -152,9 +195,22 @@ class Engine:
         alarm.next_step_at = ladders.due_after(rung, now, alarm.time_box_at,
                                                alarm.escalated_at is not None)
 
+    @staticmethod
+    def _load_people(session: Session, enrollee_ids: list[int | None]) -> list[Enrollee]:
+        """The people whose alarms are being taken up, with phones and contacts, in 3 queries
+        rather than 3 per alarm (a storm of presses is taken up in one go)."""
+        wanted = [i for i in enrollee_ids if i is not None]
+        if not wanted:
+            return []
+        return session.scalars(select(Enrollee).where(Enrollee.id.in_(wanted)).options(
+            selectinload(Enrollee.phones), selectinload(Enrollee.contacts))).all()
+
     def _take_up(self, session: Session, alarm: Alarm, now: datetime) -> None:
         """Copy the policy onto the alarm, with this person's contacts in their order."""
-        policy = policy_for(session, self.book, alarm.kind.value)
+        kind = alarm.kind.value
+        if kind not in self._policies:  # one read per kind and sweep, not one per alarm
+            self._policies[kind] = policy_for(session, self.book, kind)
+        policy = self._policies[kind]
         enrollee = session.get(Enrollee, alarm.enrollee_id) if alarm.enrollee_id else None
         alarm.policy = policy.kind
         alarm.ladder = ladders.make_ladder(policy, enrollee,
@@ -169,19 +225,16 @@ class Engine:
 
     def _notifications(self, session: Session, alarm: Alarm, index: int, rung: dict,
                        now: datetime) -> None:
+        # The alarm's row is claimed by this sweep, so nobody else is writing its rung; the
+        # unique key is the last guard, and a clash rolls back this alarm's savepoint only.
         for target in rung.get("targets", []):
             for channel in target["channels"]:
-                key = ladders.notification_key(alarm.id, index, target["target"], channel)
-                try:
-                    with session.begin_nested():
-                        session.add(AlarmNotification(
-                            alarm_id=alarm.id, key=key, step=index, target=target["target"],
-                            name=target["name"], channel=channel, number=target["number"],
-                            language=target.get("language", "it"),
-                            state=NotificationState.PENDING, created_at=now, updated_at=now))
-                        session.flush()
-                except IntegrityError:
-                    log.info("alerts: notification %s already exists; not sent again", key)
+                session.add(AlarmNotification(
+                    alarm_id=alarm.id,
+                    key=ladders.notification_key(alarm.id, index, target["target"], channel),
+                    step=index, target=target["target"], name=target["name"], channel=channel,
+                    number=target["number"], language=target.get("language", "it"),
+                    state=NotificationState.PENDING, created_at=now, updated_at=now))
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -201,7 +254,7 @@ class Engine:
                 select(AlarmNotification.id)
                 .where(AlarmNotification.state == NotificationState.PENDING)
                 .order_by(AlarmNotification.id).limit(SEND_BATCH)
-                .with_for_update(skip_locked=True)).all()
+                .with_for_update(skip_locked=True, key_share=True)).all()
             claimed = []
             for notification_id in ids:
                 won = session.execute(
