@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
 from alerts import ladder as ladders
-from alerts.messages import SenderPort, notify, record_failure
+from alerts.messages import SenderPort, notify
 from alerts.policy import PHONING, PolicyBook, load_book, policy_for
 from telecare import alarms
 from telecare.db import begin_writing, session_scope
@@ -105,8 +105,7 @@ class Engine:
             try:
                 while not self._stop.is_set():
                     claimed = self.claim_pending()
-                    if claimed:
-                        list(self._pool.map(self.send, claimed))
+                    notify(self.runtime, self.sender, claimed, self._pool)
                     if len(claimed) < SEND_BATCH:
                         break
             except Exception:
@@ -267,21 +266,8 @@ class Engine:
                     claimed.append(notification_id)
         return claimed
 
-    def send(self, notification_id: int) -> None:
-        try:
-            notify(self.runtime, self.sender, notification_id)
-        except Exception as exc:
-            # Not placed, and never placed twice: failed, on the timeline for the operator.
-            log.exception("alerts: sending notification %s failed", notification_id)
-            try:
-                record_failure(self.runtime, notification_id, f"internal error: {exc}")
-            except Exception:
-                log.exception("alerts: could not record notification %s as failed",
-                              notification_id)
-
     def run_once(self) -> None:
         """One sweep and the sends it decided, in this thread: what tests and benches drive."""
         while self.sweep() == CLAIM_BATCH:
             pass
-        for notification_id in self.claim_pending():
-            self.send(notification_id)
+        notify(self.runtime, self.sender, self.claim_pending())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
-from sqlalchemy import update
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from telecare import alarms
 from telecare.db import begin_writing, session_scope
@@ -67,72 +69,125 @@ def address(enrollee: Enrollee | None) -> str:
     return f"{enrollee.address_street}{floor}"
 
 
-def notify(runtime: Runtime, sender: SenderPort, notification_id: int) -> None:
-    """Place one claimed notification and record on the timeline what became of it."""
+@dataclass(frozen=True)
+class Job:
+    """One claimed notification, read and worded, ready to hand to the phone network."""
+
+    notification_id: int
+    channel: str
+    to: str
+    language: str
+    script: str = ""
+    params: dict = field(default_factory=dict)
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class Placed:
+    notification_id: int
+    external: int | None = None
+    error: str = ""
+
+
+def prepare(runtime: Runtime, notification_ids: list[int]) -> list[Job]:
+    """Read and word a batch of claimed notifications, in one read transaction."""
+    if not notification_ids:
+        return []
     settings = runtime.settings
+    now = runtime.clock.now()
+    jobs = []
     with session_scope(runtime.sessions) as session:
-        notification = session.get(AlarmNotification, notification_id)
-        alarm = session.get(Alarm, notification.alarm_id)
-        enrollee = session.get(Enrollee, alarm.enrollee_id) if alarm.enrollee_id else None
-        who = enrollee.full_name if enrollee else (alarm.device.serial if alarm.device else "")
-        to, channel, language = notification.number, notification.channel, notification.language
-        target = notification.target
-        code, kind, alarm_id = alarm.code, alarm.kind.value, alarm.id
-        minutes = round((runtime.clock.now() - alarm.opened_at).total_seconds() / 60)
-        place = address(enrollee)
-        session.rollback()
-    try:
-        if channel == "voice":
-            if target == "enrollee":
-                script, params = "alarm_callback", {
-                    "name": who, "choices": {"9": "help_on_the_way"}, "thanks": "callback_ok"}
+        notifications = session.scalars(select(AlarmNotification).where(
+            AlarmNotification.id.in_(notification_ids))).all()
+        found = {n.alarm_id for n in notifications}
+        by_id = {a.id: a for a in session.scalars(select(Alarm).where(Alarm.id.in_(found))
+                                                  .options(selectinload(Alarm.device)))}
+        people = {e.id: e for e in session.scalars(select(Enrollee).where(Enrollee.id.in_(
+            {a.enrollee_id for a in by_id.values() if a.enrollee_id})))}
+        for notification in notifications:
+            alarm = by_id[notification.alarm_id]
+            enrollee = people.get(alarm.enrollee_id)
+            who = enrollee.full_name if enrollee else (alarm.device.serial if alarm.device
+                                                       else "")
+            base = dict(notification_id=notification.id, channel=notification.channel,
+                        to=notification.number, language=notification.language)
+            if notification.channel == "voice":
+                if notification.target == "enrollee":
+                    script, params = "alarm_callback", {
+                        "name": who, "choices": {"9": "help_on_the_way"},
+                        "thanks": "callback_ok"}
+                else:
+                    script, params = "alarm", {
+                        "name": who, "address": address(enrollee),
+                        "operator": settings.alerts.operator_number, "thanks": "alarm_thanks"}
+                params["notification"] = notification.id
+                jobs.append(Job(**base, script=script, params=params))
             else:
-                script, params = "alarm", {"name": who, "address": place,
-                                           "operator": settings.alerts.operator_number,
-                                           "thanks": "alarm_thanks"}
-            params["notification"] = notification_id
-            external = sender.call(to, purpose=PURPOSE, script=script, language=language,
-                                   params=params, expected_digit="1")
+                line = "supervisor" if notification.target.startswith("supervisor") \
+                    else "contact"
+                body = sms_text(notification.language, line, name=who,
+                                address=address(enrollee), code=alarm.code, alarm=alarm.id,
+                                kind=alarm.kind.value,
+                                minutes=round((now - alarm.opened_at).total_seconds() / 60))
+                jobs.append(Job(**base, body=body))
+    return jobs
+
+
+def place(sender: SenderPort, job: Job) -> Placed:
+    """Hand one job to the phone network: no database here, so senders run side by side."""
+    try:
+        if job.channel == "voice":
+            external = sender.call(job.to, purpose=PURPOSE, script=job.script,
+                                   language=job.language, params=job.params,
+                                   expected_digit="1")
         else:
-            line = "supervisor" if target.startswith("supervisor") else "contact"
-            body = sms_text(language, line, name=who, address=place, code=code,
-                            alarm=alarm_id, kind=kind, minutes=minutes)
-            external = sender.text(to, body, purpose=PURPOSE)
+            external = sender.text(job.to, job.body, purpose=PURPOSE)
     except TelephonyError as exc:
-        _record(runtime, notification_id, failed=exc.message)
+        return Placed(job.notification_id, error=exc.message or "telephony error")
+    except Exception as exc:  # a bug must not leave the notification claimed forever
+        log.exception("alerts: placing notification %s failed", job.notification_id)
+        return Placed(job.notification_id, error=f"internal error: {exc}")
+    return Placed(job.notification_id, external)
+
+
+def record(runtime: Runtime, results: list[Placed]) -> None:
+    """What became of a batch, and its lines on the timelines, in one write transaction."""
+    if not results:
         return
-    _record(runtime, notification_id, external=external)
-
-
-def record_failure(runtime: Runtime, notification_id: int, reason: str) -> None:
-    _record(runtime, notification_id, failed=reason)
-
-
-def _record(runtime: Runtime, notification_id: int, *, external: int | None = None,
-            failed: str = "") -> None:
     now = runtime.clock.now()
     with session_scope(runtime.sessions) as session:
         begin_writing(session)
-        notification = session.get(AlarmNotification, notification_id)
-        alarm = session.get(Alarm, notification.alarm_id)
-        if failed:
-            notification.state, notification.error = NotificationState.FAILED, failed[:500]
-            alarms.record(session, alarm, f"{notification.channel}_failed", now,
-                          to=notification.name, number=notification.number, error=failed[:200],
-                          notification=notification_id)
-            log.warning("alerts: %s to %s failed: %s", notification.channel,
-                        notification.number, failed)
-            return
-        if notification.channel == "voice":
-            notification.call_attempt_id = external
-        else:
-            notification.sms_id = external
-        # A quick callee may have answered (and so moved the state on) before we got here.
-        session.execute(update(AlarmNotification)
-                        .where(AlarmNotification.id == notification_id,
-                               AlarmNotification.state == NotificationState.SENDING)
-                        .values(state=NotificationState.SENT, updated_at=now)
-                        .execution_options(synchronize_session=False))
-        alarms.record(session, alarm, "call" if notification.channel == "voice" else "sms", now,
-                      to=notification.name, number=notification.number,
-                      notification=notification_id)
+        notifications = {n.id: n for n in session.scalars(select(AlarmNotification).where(
+            AlarmNotification.id.in_([r.notification_id for r in results])))}
+        by_id = {a.id: a for a in session.scalars(select(Alarm).where(Alarm.id.in_(
+            {n.alarm_id for n in notifications.values()})))}
+        for result in results:
+            notification = notifications[result.notification_id]
+            alarm = by_id[notification.alarm_id]
+            if result.error:
+                notification.state = NotificationState.FAILED
+                notification.error, notification.updated_at = result.error[:500], now
+                alarms.record(session, alarm, f"{notification.channel}_failed", now,
+                              to=notification.name, number=notification.number,
+                              error=result.error[:200], notification=notification.id)
+                log.warning("alerts: %s to %s failed: %s", notification.channel,
+                            notification.number, result.error)
+                continue
+            if notification.channel == "voice":
+                notification.call_attempt_id = result.external
+            else:
+                notification.sms_id = result.external
+            # A quick callee may have answered (and so moved the state on) before now.
+            if notification.state == NotificationState.SENDING:
+                notification.state, notification.updated_at = NotificationState.SENT, now
+            alarms.record(session, alarm, "call" if notification.channel == "voice" else "sms",
+                          now, to=notification.name, number=notification.number,
+                          notification=notification.id)
+
+
+def notify(runtime: Runtime, sender: SenderPort, notification_ids: list[int],
+           pool=None) -> None:
+    """Prepare, place (side by side in `pool` if given) and record a batch."""
+    jobs = prepare(runtime, notification_ids)
+    mapper = pool.map if pool is not None else map
+    record(runtime, list(mapper(lambda job: place(sender, job), jobs)))
