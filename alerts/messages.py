@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from telecare import alarms
@@ -177,9 +177,13 @@ def record(runtime: Runtime, results: list[Placed]) -> None:
                 notification.call_attempt_id = result.external
             else:
                 notification.sms_id = result.external
-            # A quick callee may have answered (and so moved the state on) before now.
-            if notification.state == NotificationState.SENDING:
-                notification.state, notification.updated_at = NotificationState.SENT, now
+            # A quick callee may have answered (and so moved the state on) meanwhile: a
+            # conditional UPDATE, re-checked against that webhook's commit, never undoes it.
+            session.execute(update(AlarmNotification)
+                            .where(AlarmNotification.id == notification.id,
+                                   AlarmNotification.state == NotificationState.SENDING)
+                            .values(state=NotificationState.SENT, updated_at=now)
+                            .execution_options(synchronize_session=False))
             alarms.record(session, alarm, "call" if notification.channel == "voice" else "sms",
                           now, to=notification.name, number=notification.number,
                           notification=notification.id)
