@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_NICENESS = 5
 WRITE_CHUNK = 200
 COUNT_EVERY = 100
+COUNT_TICK_S = 0.05
 MAX_STEP_ASIDE_S = 0.5  # an alarm storm may delay last-seen, never stop it
 MAX_UNRESOLVED = 10_000  # heartbeats of serials not in memory yet, looked up at the flush
 
@@ -104,8 +105,15 @@ class HeartbeatIngest:
         self.client.connect_async(self.address.host, self.address.port, keepalive=30)
         self.client.loop_start()
         flush_s = self.settings.devices.heartbeat_flush_ms / 1000
+        next_flush = time.monotonic() + flush_s
         try:
-            while not self.shared.stop.wait(flush_s):
+            while not self.shared.stop.wait(COUNT_TICK_S):
+                # The count is shared every COUNT_EVERY heartbeats, and what is left over at
+                # each tick: the last few of a burst must not wait for the flush to be counted.
+                self._share_count()
+                if time.monotonic() < next_flush:
+                    continue
+                next_flush = time.monotonic() + flush_s
                 if not _alive(self.shared.bridge_pid):
                     # The bridge was killed (SIGKILL, OOM): a heartbeat process left behind
                     # would hold its client id and fight the next bridge's for the session.
@@ -168,6 +176,13 @@ class HeartbeatIngest:
         self.bad.report(reason, sender, message)
         with self.shared.refused.get_lock():
             self.shared.refused.value += 1
+
+    def _share_count(self) -> None:
+        with self._lock:
+            received, self._received = self._received, 0
+        if received:
+            with self.shared.received.get_lock():
+                self.shared.received.value += received
 
     def flush(self) -> int:
         with self._lock:
