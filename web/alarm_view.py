@@ -24,19 +24,13 @@ from telecare.models import (
     User,
 )
 from web.db import runtime
-from web.labels import LANGUAGES
+from web.labels import ALARM_KINDS, LANGUAGES
 
 # A queue longer than this is a disaster, not a worklist: the page says how many more wait.
 QUEUE_LIMIT = 200
 RECENT_CALLS = 5
 
-KINDS = {
-    "button": _l("Button pressed"), "fall": _l("Fall detected"),
-    "help_requested": _l("Asked for help on a call"),
-    "missed_courtesy_calls": _l("Weekly call unanswered"),
-    "device_offline": _l("Device offline"), "low_battery": _l("Low battery"),
-    "power_loss": _l("Mains power lost"),
-}
+KINDS = ALARM_KINDS  # one wording for alarm kinds across the console
 SEVERITIES = {"critical": _l("critical"), "high": _l("high"), "low": _l("low")}
 ALARM_STATES = {"open": _l("open"), "acknowledged": _l("taken charge"),
                 "resolved": _l("resolved")}

@@ -13,17 +13,12 @@ from telecare.models import AlarmKind
 from web.access import AUDITORS, roles
 from web.db import db, runtime, today
 from web.kpi_chart import chart
+from web.labels import ALARM_KINDS
 
 bp = Blueprint("kpi", __name__, url_prefix="/kpi")
 
 DEFAULT_DAYS = 30
-KIND_LABELS = {
-    "button": _l("Button pressed"), "fall": _l("Fall detected"),
-    "help_requested": _l("Asked for help on a call"),
-    "missed_courtesy_calls": _l("Weekly call unanswered"),
-    "device_offline": _l("Device offline"), "low_battery": _l("Low battery"),
-    "power_loss": _l("Mains power lost"),
-}
+KIND_LABELS = ALARM_KINDS  # one wording for alarm kinds across the console
 CHOICES = {"calls": _l("Alarm calls (button, fall, help asked on a call)"),
            "all": _l("Every kind of alarm"), **KIND_LABELS}
 WHO_LABELS = {kpi.CONTACT_VOICE: _l("By a contact (voice)"),

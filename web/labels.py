@@ -52,6 +52,13 @@ RELATIONS = {"neighbour": _l("neighbour"), "friend": _l("friend"), "family": _l(
 PHONE_KINDS = {"landline": _l("landline"), "mobile": _l("mobile")}
 DEVICE_KINDS = {"pendant": _l("alarm pendant"), "fall_detector": _l("fall detector"),
                 "base_unit": _l("base unit")}
+ALARM_KINDS = {
+    "button": _l("Button pressed"), "fall": _l("Fall detected"),
+    "help_requested": _l("Asked for help on a call"),
+    "missed_courtesy_calls": _l("Weekly call unanswered"),
+    "device_offline": _l("Device offline"), "low_battery": _l("Low battery"),
+    "power_loss": _l("Mains power lost"),
+}
 SEXES = {"F": _l("female"), "M": _l("male")}
 LANGUAGES = {"it": "Italiano", "en": "English", "fr": "Français", "de": "Deutsch",
              "es": "Español", "ro": "Română", "ar": "العربية", "zh": "中文"}
