@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Protocol
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
@@ -17,10 +14,10 @@ from telecare.db import begin_writing, session_scope
 from telecare.models import Alarm, AlarmNotification, Enrollee, NotificationState
 from telecare.runtime import Runtime
 from telecare.telephony.port import TelephonyError
+from telecare.telephony.twiml import wording
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 PURPOSE = "escalation"  # a critical purpose: no per-number limit holds it back
 
 
@@ -45,21 +42,6 @@ class PhoneSender:
 
     def text(self, to, body, *, purpose) -> int:
         return self.messenger.send(to, body, purpose=purpose)
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False,
-                       undefined=StrictUndefined)
-
-
-def sms_text(language: str, line: str, **params) -> str:
-    """One SMS in the reader's language (Italian when we have none in theirs)."""
-    try:
-        template = _environment().get_template(f"{language}/{line}.txt")
-    except TemplateNotFound:
-        template = _environment().get_template(f"it/{line}.txt")
-    return " ".join(template.render(**params).split())
 
 
 def address(enrollee: Enrollee | None) -> str:
@@ -123,9 +105,9 @@ def prepare(runtime: Runtime, notification_ids: list[int]) -> list[Job]:
                 params["notification"] = notification.id
                 jobs.append(Job(**base, script=script, params=params))
             else:
-                line = "supervisor" if notification.target.startswith("supervisor") \
-                    else "contact"
-                body = sms_text(notification.language, line, name=who,
+                line = "alarm_sms_supervisor" if notification.target.startswith(
+                    "supervisor") else "alarm_sms_contact"
+                body = wording(notification.language, line, name=who,
                                 address=address(enrollee), code=alarm.code, alarm=alarm.id,
                                 kind=alarm.kind.value,
                                 minutes=round((now - alarm.opened_at).total_seconds() / 60))

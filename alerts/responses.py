@@ -39,23 +39,29 @@ def connect() -> None:
     acknowledgement_received.connect(on_sms_acknowledgement)
 
 
-def _notification(session: Session, attempt: CallAttempt) -> AlarmNotification | None:
+def _ladder_call(session: Session,
+                 attempt: CallAttempt) -> tuple[AlarmNotification, Alarm] | None:
+    """The notification and alarm a call of ours is about, or None for any other call."""
     if attempt.purpose != PURPOSE:
         return None
     notification_id = attempt.params.get("notification")
     if not isinstance(notification_id, int):
         return None
-    return session.get(AlarmNotification, notification_id)
+    notification = session.get(AlarmNotification, notification_id)
+    if notification is None:
+        return None
+    # The webhook can arrive before the sender has recorded which call this was.
+    if notification.call_attempt_id is None:
+        notification.call_attempt_id = attempt.id
+    return notification, session.get(Alarm, notification.alarm_id)
 
 
 def on_key_pressed(session: Session, *, attempt: CallAttempt, digits: str,
                    now: datetime) -> None:
-    notification = _notification(session, attempt)
-    if notification is None:
+    found = _ladder_call(session, attempt)
+    if found is None:
         return
-    alarm = session.get(Alarm, notification.alarm_id)
-    if notification.call_attempt_id is None:
-        notification.call_attempt_id = attempt.id
+    notification, alarm = found
     alarms.record(session, alarm, "key_pressed", now, to=notification.name, digits=digits,
                   notification=notification.id)
     if notification.target == "enrollee":
@@ -76,12 +82,10 @@ def on_key_pressed(session: Session, *, attempt: CallAttempt, digits: str,
 
 
 def on_call_ended(session: Session, *, attempt: CallAttempt, now: datetime) -> None:
-    notification = _notification(session, attempt)
-    if notification is None:
+    found = _ladder_call(session, attempt)
+    if found is None:
         return
-    alarm = session.get(Alarm, notification.alarm_id)
-    if notification.call_attempt_id is None:
-        notification.call_attempt_id = attempt.id
+    notification, alarm = found
     if notification.state not in FINAL:
         notification.state = (NotificationState.CONFIRMED
                                if attempt.outcome == CallOutcome.CONFIRMED

@@ -68,21 +68,24 @@ class Outbox:
                 return []
             session.rollback()
             begin_writing(session)
+            chosen = (select(DeviceCommand.id).where(DeviceCommand.sent_at.is_(None))
+                      .order_by(DeviceCommand.id).limit(BATCH)
+                      .with_for_update(skip_locked=True))
+            # sent_at in the WHERE as well: another bridge may have taken some meanwhile.
+            ids = session.scalars(
+                update(DeviceCommand)
+                .where(DeviceCommand.id.in_(chosen.scalar_subquery()),
+                       DeviceCommand.sent_at.is_(None))
+                .values(sent_at=now).returning(DeviceCommand.id)
+                .execution_options(synchronize_session=False)).all()
             rows = session.execute(
                 select(DeviceCommand.id, Device.serial, DeviceCommand.command,
                        DeviceCommand.fields)
                 .join(Device, Device.id == DeviceCommand.device_id)
-                .where(DeviceCommand.sent_at.is_(None))
-                .order_by(DeviceCommand.id).limit(BATCH)).all()
-            claimed = []
-            for row in rows:
-                won = session.execute(
-                    update(DeviceCommand)
-                    .where(DeviceCommand.id == row.id, DeviceCommand.sent_at.is_(None))
-                    .values(sent_at=now)
-                    .execution_options(synchronize_session=False)).rowcount
-                if won:
-                    claimed.append((row.id, row.serial, row.command, dict(row.fields or {})))
+                .where(DeviceCommand.id.in_(ids)).order_by(DeviceCommand.id)).all() if ids \
+                else []
+            claimed = [(row.id, row.serial, row.command, dict(row.fields or {}))
+                       for row in rows]
         return claimed
 
     def _release(self, command_id: int) -> None:
