@@ -20,8 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 
 from alerts import ladder as ladders
-from alerts.messages import SenderPort, notify
-from alerts.policy import PHONING, PolicyBook, load_book, policy_for
+from alerts.messages import Placed, SenderPort, notify, record
+from alerts.policy import PHONING, Policy, PolicyBook, load_book, policy_for
 from telecare import alarms
 from telecare.db import begin_writing, session_scope
 from telecare.models import (
@@ -55,7 +55,6 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self._pool: ThreadPoolExecutor | None = None
         self.last_sweep_at: datetime | None = None  # for /healthz: a stalled engine shows
-        self._policies: dict = {}
 
     # -- running in the background -----------------------------------------------------------
 
@@ -139,15 +138,15 @@ class Engine:
                 .with_for_update(skip_locked=True, key_share=True)).all()
             # Held here: the session's identity map keeps only what someone references.
             people = self._load_people(session, [a.enrollee_id for a in due if a.step < 0])
-            self._policies = {}
+            policies: dict[str, Policy] = {}  # read once per kind and sweep
             with session.no_autoflush:
                 for alarm in due:
                     if not careful:  # the usual case: one flush for the whole batch
-                        self.advance(session, alarm, now)
+                        self.advance(session, alarm, now, policies)
                         continue
                     try:
                         with session.begin_nested():
-                            self.advance(session, alarm, now)
+                            self.advance(session, alarm, now, policies)
                     except DBAPIError:
                         raise
                     except Exception:
@@ -156,12 +155,13 @@ class Engine:
         del people
         return len(due)
 
-    def advance(self, session: Session, alarm: Alarm, now: datetime) -> None:
+    def advance(self, session: Session, alarm: Alarm, now: datetime,
+                policies: dict[str, Policy]) -> None:
         if alarm.state == AlarmState.ACKNOWLEDGED:
             alarms.requeue(session, alarm, now)  # taken charge of, never closed
             return
         if alarm.step < 0:
-            self._take_up(session, alarm, now)
+            self._take_up(session, alarm, now, policies)
             index, forced = (0 if alarm.ladder else None), False
         else:
             index, forced = ladders.next_rung(alarm.ladder, alarm.step, now, alarm.time_box_at,
@@ -170,12 +170,16 @@ class Engine:
             alarm.next_step_at = None  # the last rung waits for an operator
             return
         rung = alarm.ladder[index]
-        if rung["action"] in PHONING and not forced and self._quiet(alarm):
+        if rung["action"] in PHONING and rung.get("quiet_hours") and not forced:
             until = quiet_until(now, self.settings.zone, self.settings.alerts.quiet_start,
                                 self.settings.alerts.quiet_end)
             if until is not None:
                 alarms.record(session, alarm, "deferred", now, step=index,
                               action=rung["action"], until=until.isoformat())
+                # The night does not count against the time box: a gentle ladder waits, and
+                # in the morning walks from the person, not straight to the supervisor.
+                if alarm.time_box_at is not None and alarm.escalated_at is None:
+                    alarm.time_box_at += until - now
                 alarm.next_step_at = until
                 return
         if forced:
@@ -204,12 +208,13 @@ class Engine:
         return session.scalars(select(Enrollee).where(Enrollee.id.in_(wanted)).options(
             selectinload(Enrollee.phones), selectinload(Enrollee.contacts))).all()
 
-    def _take_up(self, session: Session, alarm: Alarm, now: datetime) -> None:
+    def _take_up(self, session: Session, alarm: Alarm, now: datetime,
+                 policies: dict[str, Policy]) -> None:
         """Copy the policy onto the alarm, with this person's contacts in their order."""
         kind = alarm.kind.value
-        if kind not in self._policies:  # one read per kind and sweep, not one per alarm
-            self._policies[kind] = policy_for(session, self.book, kind)
-        policy = self._policies[kind]
+        if kind not in policies:
+            policies[kind] = policy_for(session, self.book, kind)
+        policy = policies[kind]
         enrollee = session.get(Enrollee, alarm.enrollee_id) if alarm.enrollee_id else None
         alarm.policy = policy.kind
         alarm.ladder = ladders.make_ladder(policy, enrollee,
@@ -217,10 +222,6 @@ class Engine:
         alarm.time_box_at = alarm.opened_at + timedelta(minutes=policy.time_box_minutes)
         alarm.ack_timeout_s = policy.ack_timeout_minutes * 60
         alarm.step = -1
-
-    def _quiet(self, alarm: Alarm) -> bool:
-        policy = self.book.policies.get(alarm.policy)
-        return bool(policy and policy.quiet_hours)
 
     def _notifications(self, session: Session, alarm: Alarm, index: int, rung: dict,
                        now: datetime) -> None:
@@ -238,33 +239,41 @@ class Engine:
     # -- sending -----------------------------------------------------------------------------
 
     def claim_pending(self) -> list[int]:
-        """Take the pending notifications for this process: each one by one conditional update."""
+        """Take a batch of pending notifications for this process, in one conditional UPDATE."""
         now = self.runtime.clock.now()
+        waiting = (AlarmNotification.state == NotificationState.PENDING)
+        abandoned = (AlarmNotification.state == NotificationState.SENDING) & (
+            AlarmNotification.updated_at < now - SENDING_LEASE)
         with session_scope(self.runtime.sessions) as session:
+            # Look first without the write lock: on SQLite, taking it twice a second for
+            # nothing would make the bridge's alarm commits wait behind us.
+            if session.scalar(select(AlarmNotification.id).where(waiting | abandoned)
+                              .limit(1)) is None:
+                return []
+            session.rollback()
             begin_writing(session)
-            session.execute(
+            # Marked here, so only one engine writes each on the timeline below.
+            given_up = session.scalars(
+                update(AlarmNotification).where(abandoned)
+                .values(state=NotificationState.FAILED, updated_at=now)
+                .returning(AlarmNotification.id)
+                .execution_options(synchronize_session=False)).all()
+            chosen = (select(AlarmNotification.id).where(waiting)
+                      .order_by(AlarmNotification.id).limit(SEND_BATCH)
+                      .with_for_update(skip_locked=True, key_share=True))
+            # The state in the WHERE as well: another engine may have taken some meanwhile.
+            claimed = session.scalars(
                 update(AlarmNotification)
-                .where(AlarmNotification.state == NotificationState.SENDING,
-                       AlarmNotification.updated_at < now - SENDING_LEASE)
-                .values(state=NotificationState.FAILED, updated_at=now,
-                        error="abandoned by a process that stopped while placing it")
-                .execution_options(synchronize_session=False))
-            ids = session.scalars(
-                select(AlarmNotification.id)
-                .where(AlarmNotification.state == NotificationState.PENDING)
-                .order_by(AlarmNotification.id).limit(SEND_BATCH)
-                .with_for_update(skip_locked=True, key_share=True)).all()
-            claimed = []
-            for notification_id in ids:
-                won = session.execute(
-                    update(AlarmNotification)
-                    .where(AlarmNotification.id == notification_id,
-                           AlarmNotification.state == NotificationState.PENDING)
-                    .values(state=NotificationState.SENDING, updated_at=now)
-                    .execution_options(synchronize_session=False)).rowcount
-                if won:
-                    claimed.append(notification_id)
-        return claimed
+                .where(AlarmNotification.id.in_(chosen.scalar_subquery()), waiting)
+                .values(state=NotificationState.SENDING, updated_at=now)
+                .returning(AlarmNotification.id)
+                .execution_options(synchronize_session=False)).all()
+        if given_up:
+            # Claimed by a process that stopped while placing them: never placed twice,
+            # failed, and on the timeline for the operator.
+            record(self.runtime, [Placed(i, error="abandoned by a process that stopped "
+                                                  "while placing it") for i in given_up])
+        return sorted(claimed)
 
     def run_once(self) -> None:
         """One sweep and the sends it decided, in this thread: what tests and benches drive."""

@@ -21,7 +21,9 @@ def make_ladder(policy: Policy, enrollee: Enrollee | None,
     """The policy's steps with this person's numbers; a step with nobody to call is left out."""
     rungs: list[dict] = []
     for step in policy.steps:
-        base = {"action": step.action, "timeout_s": step.timeout_s}
+        # Quiet hours travel with the ladder: an edit of the policy changes no running alarm.
+        base = {"action": step.action, "timeout_s": step.timeout_s,
+                "quiet_hours": policy.quiet_hours}
         if step.action == "callback":
             phone = enrollee.phones[0].number if enrollee and enrollee.phones else ""
             if phone:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -181,3 +181,49 @@ def test_acknowledged_but_never_resolved_comes_back_to_the_queue(ladder):
     assert alarm.outcome != Outcome.FALSE_ALARM
     sim.wait_idle()
     sim.assert_no_unexpected()
+
+
+def test_a_gentle_ladder_phones_nobody_at_night(ladder):
+    from telecare import alarms
+    from telecare.models import AlarmKind, Severity
+
+    ladder.sim.person(LANDLINE, Behaviour.NO_ANSWER)
+    ladder.clock.at = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)  # 23:00 in Milan
+    enrollee_id, device_id = ladder.enrol()
+    with ladder.sessions() as session:
+        alarm, _ = alarms.raise_alarm(session, enrollee_id=enrollee_id, device_id=device_id,
+                                      kind=AlarmKind.DEVICE_OFFLINE, severity=Severity.LOW,
+                                      now=ladder.clock.now())
+        session.commit()
+        alarm_id = alarm.id
+    ladder.step()  # the queue
+    ladder.step(after_s=30 * 60)  # the call-back is due at 23:30: it waits for the morning
+
+    [deferred] = ladder.timeline(alarm_id, "deferred")
+    assert deferred.detail["until"] == "2026-12-01T07:00:00+00:00"  # 08:00 in Milan
+    assert ladder.called() == []
+    ladder.clock.at = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    ladder.step()
+    assert ladder.called() == [LANDLINE]
+    # The night did not count against the four-hour time box: no jump to the supervisor.
+    assert ladder.rungs(alarm_id) == ["queue", "callback"]
+    assert ladder.timeline(alarm_id, "time_box") == []
+    ladder.sim.wait_idle()
+    ladder.sim.assert_no_unexpected()
+
+
+def test_a_call_claimed_by_an_engine_that_stopped_is_given_up_once_and_shown(ladder):
+    enrollee_id, device_id = ladder.enrol()
+    alarm_id = ladder.press(enrollee_id, device_id)
+    ladder.step()
+    ladder.clock.advance(30)
+    ladder.engine.sweep()  # the call-back is decided...
+    assert len(ladder.engine.claim_pending()) == 1  # ...and claimed by an engine that then died
+
+    ladder.clock.advance(3 * 60)
+    assert ladder.engine.claim_pending() == []
+    [failed] = ladder.timeline(alarm_id, "voice_failed")
+    assert "abandoned" in failed.detail["error"]
+    assert ladder.engine.claim_pending() == [] and len(ladder.timeline(alarm_id,
+                                                                       "voice_failed")) == 1
+    assert ladder.called() == []  # never placed, so never placed twice
