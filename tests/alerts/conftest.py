@@ -80,13 +80,27 @@ class Ladder:
             session.commit()
             return enrollee.id, device.id
 
-    def press(self, enrollee_id: int, device_id: int) -> int:
+    def press(self, enrollee_id: int, device_id: int, kind: AlarmKind = AlarmKind.BUTTON,
+              severity: Severity = Severity.CRITICAL) -> int:
         with self.sessions() as session:
-            alarm, _ = alarms.raise_alarm(session, enrollee_id=enrollee_id,
-                                          kind=AlarmKind.BUTTON, severity=Severity.CRITICAL,
-                                          now=self.clock.now(), device_id=device_id, seq=1)
+            alarm, _ = alarms.raise_alarm(session, enrollee_id=enrollee_id, kind=kind,
+                                          severity=severity, now=self.clock.now(),
+                                          device_id=device_id, seq=1)
             session.commit()
             return alarm.id
+
+    def taken_up(self, kind: AlarmKind = AlarmKind.BUTTON,
+                 severity: Severity = Severity.CRITICAL) -> tuple[int, int]:
+        """Maria's alarm, taken up by the engine (its first rung: the queue): alarm, device."""
+        enrollee_id, device_id = self.enrol()
+        alarm_id = self.press(enrollee_id, device_id, kind, severity)
+        self.step()
+        return alarm_id, device_id
+
+    def call_back(self) -> None:
+        """The queue's 30 s pass and the call-back is placed; the test answers it."""
+        self.clock.advance(30)
+        self.engine.run_once()
 
     def step(self, after_s: float = 0) -> None:
         """Move the clock on, let the engine do what is due, wait for its calls to end."""

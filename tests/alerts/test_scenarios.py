@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from telecare.models import AlarmState, DeviceCommand, Outcome
+from telecare.models import AlarmKind, AlarmState, DeviceCommand, Outcome, Severity
 from telecare.twilio_sim import Behaviour
 from tests.alerts.conftest import ANNA, DOCTOR, LANDLINE, PAOLO, SUPERVISOR
 
@@ -15,10 +15,7 @@ def test_nobody_answers_and_the_ladder_reaches_the_emergency_step_within_the_tim
     sim = ladder.sim
     for number in (LANDLINE, ANNA, PAOLO, DOCTOR):
         sim.person(number, Behaviour.NO_ANSWER)
-    enrollee_id, device_id = ladder.enrol()
-    alarm_id = ladder.press(enrollee_id, device_id)
-
-    ladder.step()  # taken up: the operators' queue first
+    alarm_id, _ = ladder.taken_up()  # the operators' queue first
     assert ladder.rungs(alarm_id) == ["queue"]
     assert sim.calls == []
     ladder.step(after_s=30)  # the call-back rings out; the contacts follow at once
@@ -50,9 +47,7 @@ def test_the_time_box_cuts_the_ladder_short_and_goes_to_the_supervisor(ladder):
     sim = ladder.sim
     for number in (LANDLINE, ANNA):
         sim.person(number, Behaviour.NO_ANSWER)
-    enrollee_id, device_id = ladder.enrol()
-    alarm_id = ladder.press(enrollee_id, device_id)
-    ladder.step()
+    alarm_id, _ = ladder.taken_up()
     ladder.step(after_s=30)  # the call-back
     ladder.step()  # Anna
     sim.phone(ANNA).expect_sms("OK")
@@ -70,9 +65,7 @@ def test_the_time_box_cuts_the_ladder_short_and_goes_to_the_supervisor(ladder):
 def test_a_neighbour_pressing_1_stops_the_ladder_and_the_device_hears_help_coming(ladder):
     sim = ladder.sim
     sim.person(LANDLINE, Behaviour.NO_ANSWER)
-    enrollee_id, device_id = ladder.enrol()
-    alarm_id = ladder.press(enrollee_id, device_id)
-    ladder.step()
+    alarm_id, device_id = ladder.taken_up()
     ladder.step(after_s=30)
 
     ladder.clock.advance(5)
@@ -102,9 +95,7 @@ def test_an_ok_and_the_code_by_sms_takes_charge_as_well(ladder):
     sim = ladder.sim
     sim.person(LANDLINE, Behaviour.NO_ANSWER)
     sim.person(ANNA, Behaviour.NO_ANSWER)
-    enrollee_id, device_id = ladder.enrol()
-    alarm_id = ladder.press(enrollee_id, device_id)
-    ladder.step()
+    alarm_id, _ = ladder.taken_up()
     ladder.step(after_s=30)
     ladder.step()  # Anna's call rings out; her text arrives
     code = ladder.alarm(alarm_id).code
@@ -124,11 +115,8 @@ def test_an_ok_and_the_code_by_sms_takes_charge_as_well(ladder):
 
 def test_the_person_pressing_1_on_the_call_back_marks_a_probable_false_alarm(ladder):
     sim = ladder.sim
-    enrollee_id, device_id = ladder.enrol()
-    alarm_id = ladder.press(enrollee_id, device_id)
-    ladder.step()
-    ladder.clock.advance(30)
-    ladder.engine.run_once()
+    alarm_id, _ = ladder.taken_up()
+    ladder.call_back()
     sim.phone(LANDLINE).expect_call().heard("Se sta bene").press("1").heard(
         "ne siamo contenti").ended()
     ladder.settle()
@@ -145,11 +133,8 @@ def test_the_person_pressing_1_on_the_call_back_marks_a_probable_false_alarm(lad
 def test_the_person_pressing_9_hands_over_to_the_contacts_at_once(ladder):
     sim = ladder.sim
     sim.person(ANNA, Behaviour.NO_ANSWER)
-    enrollee_id, device_id = ladder.enrol()
-    alarm_id = ladder.press(enrollee_id, device_id)
-    ladder.step()
-    ladder.clock.advance(30)
-    ladder.engine.run_once()
+    alarm_id, _ = ladder.taken_up()
+    ladder.call_back()
     sim.phone(LANDLINE).expect_call().heard("Se sta bene").press("9").heard(
         "stiamo mandando aiuto").ended()
     ladder.settle()
@@ -165,11 +150,8 @@ def test_the_person_pressing_9_hands_over_to_the_contacts_at_once(ladder):
 
 def test_acknowledged_but_never_resolved_comes_back_to_the_queue(ladder):
     sim = ladder.sim
-    enrollee_id, device_id = ladder.enrol()
-    alarm_id = ladder.press(enrollee_id, device_id)
-    ladder.step()
-    ladder.clock.advance(30)
-    ladder.engine.run_once()
+    alarm_id, _ = ladder.taken_up()
+    ladder.call_back()
     sim.phone(LANDLINE).expect_call().press("1").ended()
     ladder.settle()
     assert ladder.alarm(alarm_id).state == AlarmState.ACKNOWLEDGED
@@ -184,19 +166,9 @@ def test_acknowledged_but_never_resolved_comes_back_to_the_queue(ladder):
 
 
 def test_a_gentle_ladder_phones_nobody_at_night(ladder):
-    from telecare import alarms
-    from telecare.models import AlarmKind, Severity
-
     ladder.sim.person(LANDLINE, Behaviour.NO_ANSWER)
     ladder.clock.at = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)  # 23:00 in Milan
-    enrollee_id, device_id = ladder.enrol()
-    with ladder.sessions() as session:
-        alarm, _ = alarms.raise_alarm(session, enrollee_id=enrollee_id, device_id=device_id,
-                                      kind=AlarmKind.DEVICE_OFFLINE, severity=Severity.LOW,
-                                      now=ladder.clock.now())
-        session.commit()
-        alarm_id = alarm.id
-    ladder.step()  # the queue
+    alarm_id, _ = ladder.taken_up(AlarmKind.DEVICE_OFFLINE, Severity.LOW)  # the queue
     ladder.step(after_s=30 * 60)  # the call-back is due at 23:30: it waits for the morning
 
     [deferred] = ladder.timeline(alarm_id, "deferred")
@@ -213,9 +185,7 @@ def test_a_gentle_ladder_phones_nobody_at_night(ladder):
 
 
 def test_a_call_claimed_by_an_engine_that_stopped_is_given_up_once_and_shown(ladder):
-    enrollee_id, device_id = ladder.enrol()
-    alarm_id = ladder.press(enrollee_id, device_id)
-    ladder.step()
+    alarm_id, _ = ladder.taken_up()
     ladder.clock.advance(30)
     ladder.engine.sweep()  # the call-back is decided...
     assert len(ladder.engine.claim_pending()) == 1  # ...and claimed by an engine that then died
