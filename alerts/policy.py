@@ -121,7 +121,13 @@ def load_book(settings: Settings) -> PolicyBook:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"{path}: cannot read the escalation policies: {exc}") from exc
     policies = {}
-    for kind, document in raw.get("policies", {}).items():
+    documents = dict(raw.get("policies", {}))
+    # [policies.default], if present, serves every kind without a table of its own.
+    fallback = documents.pop("default", None)
+    if fallback is not None:
+        for kind in AlarmKind:
+            documents.setdefault(kind.value, fallback)
+    for kind, document in documents.items():
         if kind not in AlarmKind.__members__.values():
             raise ValueError(f"{path}: [policies.{kind}]: not an alarm kind "
                              f"({', '.join(k.value for k in AlarmKind)})")
@@ -131,7 +137,8 @@ def load_book(settings: Settings) -> PolicyBook:
             raise ValueError(f"{path}: [policies.{kind}]: {exc}") from exc
     missing = [k.value for k in AlarmKind if k.value not in policies]
     if missing:
-        raise ValueError(f"{path}: no policy for {', '.join(missing)}")
+        raise ValueError(f"{path}: no policy for {', '.join(missing)} "
+                         "(and no [policies.default])")
     emergency = raw.get("emergency", {})
     services = {key: EmergencyService(key, str(value.get("name", key)), str(value["number"]))
                 for key, value in emergency.get("services", {}).items()}

@@ -45,13 +45,11 @@ steps = [
   { action = "supervisor", timeout_s = 10 },
   { action = "emergency" },
 ]
-""" + "".join(f"""
-[policies.{kind}]
+[policies.default]
 time_box_minutes = 60
 ack_timeout_minutes = 60
-steps = [{{ action = "queue" }}]
-""" for kind in ("fall", "help_requested", "missed_courtesy_calls", "device_offline",
-                 "low_battery", "power_loss")) + """
+steps = [{ action = "queue" }]
+
 [emergency.services]
 general = { name = "112", number = "112" }
 """
