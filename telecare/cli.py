@@ -34,3 +34,7 @@ telecare.add_command(device_commands.simulate_group)
 
 def main() -> None:
     sys.exit(telecare.main(prog_name="telecare"))
+
+
+if __name__ == "__main__":
+    main()

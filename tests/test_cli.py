@@ -56,3 +56,43 @@ def test_it_stops_on_a_malformed_setting_naming_the_variable(tmp_path):
     result = run(tmp_path, "db", "upgrade", env={"TELECARE_ENROLMENT_MINIMUM_AGE": "old"})
     assert result.exit_code == 1
     assert "TELECARE_ENROLMENT_MINIMUM_AGE: expected a whole number, got 'old'" in result.output
+
+
+def test_the_scheduler_role_takes_up_an_alarm_and_stops_on_sigterm(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from datetime import UTC, datetime
+
+    from telecare import alarms
+    from telecare.db import make_session_factory
+    from telecare.models import AlarmKind, Severity
+
+    assert run(tmp_path, "db", "upgrade").exit_code == 0
+    url = f"sqlite:///{tmp_path / 'telecare.db'}"
+    sessions = make_session_factory(create_engine(url))
+    with sessions() as session:
+        alarm, _ = alarms.raise_alarm(session, enrollee_id=None, kind=AlarmKind.BUTTON,
+                                      severity=Severity.CRITICAL, now=datetime.now(UTC))
+        session.commit()
+        alarm_id = alarm.id
+    environ = os.environ | {"TELECARE_DATA_DIR": str(tmp_path), "TELECARE_DATABASE_URL": ""}
+    process = subprocess.Popen([sys.executable, "-m", "telecare.cli", "serve", "--role",
+                                "scheduler"], env=environ, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        step = -1
+        while step < 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with sessions() as session:
+                step = session.execute(text("SELECT step FROM alarm WHERE id = :id"),
+                                       {"id": alarm_id}).scalar_one()
+        assert step == 0, "the engine took the alarm up: its ladder's first step"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +12,7 @@ from alerts.engine import Engine
 from alerts.messages import PhoneSender
 from alerts.policy import load_book, policies_path
 from telecare.alarms import alarm_opened
+from telecare.commands.waiting import wait_for_stop
 from telecare.runtime import Runtime
 from telecare.telephony.calls import Dialer
 from telecare.telephony.sms import Messenger
@@ -52,16 +51,10 @@ def run(runtime) -> None:
     """Run the escalation engine alone (the web console and the bridge run elsewhere)."""
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with escalation_running(runtime):
         click.echo(f"escalation engine running (policies: {policies_path(runtime.settings)}); "
                    "Ctrl-C stops")
-        try:
-            while not stop.wait(1):
-                pass
-        except KeyboardInterrupt:
-            pass
+        wait_for_stop()
 
 
 @alerts_group.command("policies")

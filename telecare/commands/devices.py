@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 import signal
-import threading
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from devices.protocol import SERIAL
 from devices.simulator import Behaviour, Fleet, ensure_devices
 from telecare import audit
 from telecare.actor import Actor
+from telecare.commands.waiting import wait_for_stop
 from telecare.db import session_scope
 from telecare.models import Device, DeviceKind
 from telecare.runtime import Runtime
@@ -64,16 +64,11 @@ def embedded_address(runtime: Runtime) -> BrokerAddress:
 def bridge(runtime: Runtime) -> None:
     """Run the MQTT bridge and the heartbeat watchdog until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with broker_address(runtime) as address:
         running = Bridge(runtime, address).start()
         click.echo(f"bridge: running against {address.host}:{address.port}", err=False)
         try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+            wait_for_stop()
         finally:
             running.stop()
 

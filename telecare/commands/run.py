@@ -42,6 +42,7 @@ def serve(runtime, host, port, threads, role) -> None:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from telecare.commands.alerts import escalation_running
     from telecare.commands.devices import devices_running
+    from telecare.commands.waiting import wait_for_stop
 
     with ExitStack() as stack:
         if role in ("all", "bridge"):
@@ -51,7 +52,7 @@ def serve(runtime, host, port, threads, role) -> None:
         if role in ("all", "web"):
             _serve(runtime, host, port, threads)
         else:
-            _wait_for_signal()
+            wait_for_stop()
 
 
 @click.command()
@@ -117,19 +118,6 @@ def phone_network(runtime, host: str, port: int) -> Iterator[None]:
         yield
     finally:
         sim.stop()
-
-
-def _wait_for_signal() -> None:
-    import signal
-    import threading
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(1):
-            pass
-    except KeyboardInterrupt:
-        pass
 
 
 def _serve(runtime, host, port, threads) -> None:

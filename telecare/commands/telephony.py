@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 
 import click
 
+from telecare.commands.waiting import wait_for_stop
 from telecare.twilio_sim import Behaviour, TwilioSim
 
 # Used when no Twilio account is configured: Twilio's shape ("AC" and 32 hex digits).
@@ -56,11 +55,7 @@ def phone_sim(runtime, host, port, behaviour, keys, people) -> None:
     click.echo(f"  export TELECARE_TWILIO_ACCOUNT_SID={account}")
     click.echo(f"  export TELECARE_TWILIO_AUTH_TOKEN={token}")
     click.echo(f"What each person heard: {sim.url}/_sim/calls.json")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        wait_for_stop()
     finally:
         sim.stop()
