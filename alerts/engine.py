@@ -258,13 +258,16 @@ class Engine:
                 .values(state=NotificationState.FAILED, updated_at=now)
                 .returning(AlarmNotification.id)
                 .execution_options(synchronize_session=False)).all()
-            chosen = (select(AlarmNotification.id).where(waiting)
-                      .order_by(AlarmNotification.id).limit(SEND_BATCH)
-                      .with_for_update(skip_locked=True, key_share=True))
+            # Chosen first, then updated by id: as a subquery of the UPDATE, PostgreSQL may
+            # run a LIMIT ... SKIP LOCKED more than once and claim more than a batch.
+            chosen = session.scalars(
+                select(AlarmNotification.id).where(waiting)
+                .order_by(AlarmNotification.id).limit(SEND_BATCH)
+                .with_for_update(skip_locked=True, key_share=True)).all()
             # The state in the WHERE as well: another engine may have taken some meanwhile.
             claimed = session.scalars(
                 update(AlarmNotification)
-                .where(AlarmNotification.id.in_(chosen.scalar_subquery()), waiting)
+                .where(AlarmNotification.id.in_(chosen), waiting)
                 .values(state=NotificationState.SENDING, updated_at=now)
                 .returning(AlarmNotification.id)
                 .execution_options(synchronize_session=False)).all()

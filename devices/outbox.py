@@ -68,13 +68,16 @@ class Outbox:
                 return []
             session.rollback()
             begin_writing(session)
-            chosen = (select(DeviceCommand.id).where(DeviceCommand.sent_at.is_(None))
-                      .order_by(DeviceCommand.id).limit(BATCH)
-                      .with_for_update(skip_locked=True))
+            # Chosen first, then updated by id: as a subquery of the UPDATE, PostgreSQL may
+            # run a LIMIT ... SKIP LOCKED more than once and claim more than a batch.
+            chosen = session.scalars(
+                select(DeviceCommand.id).where(DeviceCommand.sent_at.is_(None))
+                .order_by(DeviceCommand.id).limit(BATCH)
+                .with_for_update(skip_locked=True)).all()
             # sent_at in the WHERE as well: another bridge may have taken some meanwhile.
             ids = session.scalars(
                 update(DeviceCommand)
-                .where(DeviceCommand.id.in_(chosen.scalar_subquery()),
+                .where(DeviceCommand.id.in_(chosen),
                        DeviceCommand.sent_at.is_(None))
                 .values(sent_at=now).returning(DeviceCommand.id)
                 .execution_options(synchronize_session=False)).all()
