@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from telecare import alarms
@@ -33,8 +34,14 @@ def request_callback(session: Session, alarm: Alarm, actor: Actor, now: datetime
         step=MANUAL_STEP, target="enrollee", name=enrollee.full_name, channel="voice",
         number=enrollee.phones[0].number, language=enrollee.language,
         state=NotificationState.PENDING, created_at=now, updated_at=now)
-    session.add(notification)
-    session.flush()
+    try:
+        # Two operators clicking at once would make the same key: one call, not two.
+        with session.begin_nested():
+            session.add(notification)
+            session.flush()
+    except IntegrityError:
+        raise ValidationFailed([FieldError(
+            "callback", N_("a call-back was requested a moment ago"))]) from None
     alarms.record(session, alarm, "callback_requested", now, actor,
                   number=notification.number, notification=notification.id)
     return notification.id

@@ -54,7 +54,6 @@ class Engine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pool: ThreadPoolExecutor | None = None
-        self.last_sweep_at: datetime | None = None  # for /healthz: a stalled engine shows
 
     # -- running in the background -----------------------------------------------------------
 
@@ -126,7 +125,6 @@ class Engine:
 
     def _sweep(self, careful: bool) -> int:
         now = self.runtime.clock.now()
-        self.last_sweep_at = now
         with session_scope(self.runtime.sessions) as session:
             begin_writing(session)
             # FOR NO KEY UPDATE (key_share): the senders' timeline inserts reference these

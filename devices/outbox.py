@@ -29,7 +29,6 @@ PUBLISH_TIMEOUT_S = 5.0
 class Outbox:
     def __init__(self, runtime: Runtime, client, connected: threading.Event):
         self.runtime, self.client, self.connected = runtime, client, connected
-        self.sent = 0
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(POLL_S):
@@ -52,7 +51,6 @@ class Outbox:
             except (RuntimeError, ValueError):
                 delivered = False
             if delivered:
-                self.sent += 1
                 log.info("bridge: %s sent to %s", name, serial)
             else:
                 self._release(command_id)
