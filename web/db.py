@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
+from telecare.db import begin_writing
 from telecare.runtime import Runtime
+
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def runtime() -> Runtime:
@@ -15,6 +18,11 @@ def runtime() -> Runtime:
 def db() -> Session:
     if "db" not in g:
         g.db = runtime().sessions()
+        if request.method not in READING_METHODS:
+            # A post reads, then writes, while the bridge and the escalation engine write
+            # too. On SQLite a reader cannot become a writer once another has written
+            # ("database is locked" at once), so whatever may write begins as a writer.
+            begin_writing(g.db)
     return g.db
 
 

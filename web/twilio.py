@@ -12,7 +12,6 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from telecare.db import begin_writing
 from telecare.models import SmsMessage
 from telecare.telephony.calls import (
     apply_call_status,
@@ -45,7 +44,6 @@ def signed(view):
             current_app.logger.warning("twilio: refused %s: bad or missing signature",
                                        request.path)
             abort(403)
-        begin_writing(db())
         return view(*args, **kwargs)
 
     return check
