@@ -131,6 +131,41 @@ class AlertsSettings:
 
 
 @dataclass(frozen=True)
+class CallsSettings:
+    """The weekly courtesy call and the other planned calls (reassurance, birthday)."""
+
+    # Attempts at one planned call; only a confirmed answer (a key pressed) ends it early.
+    max_attempts: int = 3
+    # Minutes from one failed attempt to the next: the 2nd after 30, the 3rd after 120.
+    retry_minutes: list[str] = field(default_factory=lambda: ["30", "120"])
+    # Local hours in which planned calls are made: an overdue call waits for the morning.
+    day_start: str = "09:00"
+    day_end: str = "20:00"
+    # The centre's capacity, calls per hour, by mode: the planner keeps each hour within it.
+    automated_per_hour: int = 600
+    operator_per_hour: int = 30
+    # A call falling on a public holiday: "keep" it, move it to the "next_day" or the
+    # "previous_day" that is not one (same time).
+    holiday_rule: str = "next_day"
+    # Public holidays of this country (ISO 3166) and, optionally, subdivision (Milan: "MI",
+    # for Sant'Ambrogio), as the `holidays` library knows them.
+    holiday_country: str = "IT"
+    holiday_subdivision: str = ""
+    # How often the scheduler looks for due calls, and how far ahead calls are planned.
+    sweep_interval_s: int = 10
+    plan_days: int = 7
+    # Seconds the automated call waits for the alarm button's test signal.
+    button_check_s: int = 60
+    # A call placed but never reported ended after this long counts as unanswered.
+    lease_minutes: int = 15
+    # The other agendas: a reassurance call the day after an alarm; a birthday greeting.
+    reassurance: bool = True
+    reassurance_time: str = "10:00"
+    birthday: bool = True
+    birthday_time: str = "11:00"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     timezone: str = "Europe/Rome"
@@ -144,6 +179,7 @@ class Settings:
     enrolment: EnrolmentSettings = field(default_factory=EnrolmentSettings)
     campaigns: CampaignSettings = field(default_factory=CampaignSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    calls: CallsSettings = field(default_factory=CallsSettings)
 
     @property
     def database_url(self) -> str:
@@ -311,6 +347,37 @@ def _check(settings: Settings) -> None:
     if not 0 < settings.web.port < 65536:
         raise SettingsError(f"TELECARE_WEB_PORT: expected a port number, got {settings.web.port}")
     _check_devices(settings.devices)
+    _check_calls(settings.calls)
+
+
+HOLIDAY_RULES = ("keep", "next_day", "previous_day")
+
+
+def _check_calls(calls: CallsSettings) -> None:
+    for name in ("day_start", "day_end", "reassurance_time", "birthday_time"):
+        value = getattr(calls, name)
+        if not _is_clock_time(value):
+            raise SettingsError(f"TELECARE_CALLS_{name.upper()}: expected a time such as "
+                                f"09:00, got {value!r}")
+    if calls.day_start >= calls.day_end:
+        raise SettingsError(f"TELECARE_CALLS_DAY_END: expected a time after day_start "
+                            f"({calls.day_start}), got {calls.day_end!r}")
+    if not 1 <= calls.max_attempts <= 10:
+        raise SettingsError(f"TELECARE_CALLS_MAX_ATTEMPTS: expected 1 to 10, "
+                            f"got {calls.max_attempts}")
+    if any(not m.isdigit() or int(m) < 1 for m in calls.retry_minutes) or \
+            len(calls.retry_minutes) < calls.max_attempts - 1:
+        raise SettingsError(
+            f"TELECARE_CALLS_RETRY_MINUTES: expected {calls.max_attempts - 1} whole numbers of "
+            f"minutes (one per retry), got {calls.retry_minutes!r}")
+    if calls.holiday_rule not in HOLIDAY_RULES:
+        raise SettingsError(f"TELECARE_CALLS_HOLIDAY_RULE: expected one of "
+                            f"{', '.join(HOLIDAY_RULES)}, got {calls.holiday_rule!r}")
+    for name in ("automated_per_hour", "operator_per_hour", "sweep_interval_s", "plan_days",
+                 "button_check_s", "lease_minutes"):
+        if getattr(calls, name) < 1:
+            raise SettingsError(f"TELECARE_CALLS_{name.upper()}: expected at least 1, "
+                                f"got {getattr(calls, name)}")
 
 
 def _check_devices(devices: DevicesSettings) -> None:

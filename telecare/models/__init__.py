@@ -29,6 +29,7 @@ from telecare.models.campaign import (
 from telecare.models.device import Device, DeviceKind, DeviceState
 from telecare.models.device_events import DeviceCommand, DeviceEvent
 from telecare.models.enrollee import (
+    CallMode,
     Contact,
     Enrollee,
     EnrolleePhone,
@@ -36,6 +37,14 @@ from telecare.models.enrollee import (
     PhoneKind,
     Relation,
     Sex,
+)
+from telecare.models.planned_call import (
+    ButtonCheck,
+    CallKind,
+    CallResult,
+    PlannedCall,
+    PlannedCallLog,
+    PlannedCallState,
 )
 from telecare.models.telephony import (
     CallAttempt,
@@ -54,5 +63,7 @@ __all__ = [
     "Contact", "Device", "DeviceEvent", "DeviceKind", "DeviceState", "Enrollee", "EnrolleePhone",
     "EnrolleeState", "HeatForecast", "Outcome", "PhoneKind", "Relation", "Role", "Severity",
     "Sex", "User",
+    "ButtonCheck", "CallKind", "CallMode", "CallResult", "PlannedCall", "PlannedCallLog",
+    "PlannedCallState",
     "CallAttempt", "CallOutcome", "NumberStanding", "ProcessedCallback", "SmsMessage",
 ]

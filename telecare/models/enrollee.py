@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, time
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, String, Text, text
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, String, Text, Time, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telecare.models.base import Base, str_enum
@@ -25,6 +25,13 @@ class Sex(enum.StrEnum):
 class PhoneKind(enum.StrEnum):
     LANDLINE = "landline"
     MOBILE = "mobile"
+
+
+class CallMode(enum.StrEnum):
+    """How the weekly call is made."""
+
+    AUTOMATED = "automated"  # the system rings and plays the script
+    OPERATOR = "operator"  # an operator calls, from the worklist
 
 
 class Relation(enum.StrEnum):
@@ -79,6 +86,14 @@ class Enrollee(Base):
     consent_note: Mapped[str] = mapped_column(Text, default="")
     # Set when the person is younger than the minimum age: the social worker's reason.
     age_exception_reason: Mapped[str] = mapped_column(Text, default="")
+
+    # The weekly call: the weekday (0 Monday .. 6 Sunday) and local time window the person
+    # chose, and how it is made. No weekday: the planner chooses one within capacity.
+    call_weekday: Mapped[int | None]
+    call_window_start: Mapped[time | None] = mapped_column(Time)
+    call_window_end: Mapped[time | None] = mapped_column(Time)
+    call_mode: Mapped[CallMode] = mapped_column(str_enum(CallMode), default=CallMode.AUTOMATED,
+                                                server_default=CallMode.AUTOMATED.value)
 
     state: Mapped[EnrolleeState] = mapped_column(
         str_enum(EnrolleeState), default=EnrolleeState.ACTIVE, index=True

@@ -1,0 +1,1 @@
+"""Planned calls to enrollees: the weekly courtesy call, reassurance, birthdays."""
