@@ -126,7 +126,7 @@ def call_status(attempt_id: int):
     required("CallStatus")
     one_of("CallStatus", CALL_STATUSES)
     short("SequenceNumber", 10)
-    apply_call_status(db(), attempt, request.form, now())
+    apply_call_status(db(), runtime().settings, attempt, request.form, now())
     db().commit()
     return "", 204
 

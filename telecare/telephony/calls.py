@@ -10,6 +10,7 @@ from blinker import Namespace
 from sqlalchemy.orm import Session, sessionmaker
 
 from telecare.clock import Clock
+from telecare.courtesy import call_flow
 from telecare.models import CallAttempt, CallOutcome
 from telecare.settings import Settings
 from telecare.telephony.callbacks import first_time, standing, unusable, writing
@@ -126,6 +127,8 @@ def voice_twiml(session: Session, settings: Settings, attempt: CallAttempt, form
     script = _script(settings, attempt)
     if is_machine(attempt.answered_by):
         return script.closing("voicemail")
+    if attempt.purpose == call_flow.PURPOSE:
+        return call_flow.voice(session, settings, attempt, script, urls, now)
     if attempt.prompts >= MAX_PROMPTS:
         return script.closing("goodbye")
     attempt.prompts += 1
@@ -139,6 +142,9 @@ def gather_twiml(session: Session, settings: Settings, attempt: CallAttempt, dig
     script = _script(settings, attempt)
     attempt.digits = (attempt.digits + digits)[-20:]
     attempt.updated_at = now
+    if attempt.purpose == call_flow.PURPOSE:
+        return call_flow.gather(session, settings, attempt, script, call_urls(settings, attempt.id),
+                                digits, now)
     if digits == attempt.expected_digit:
         attempt.confirmed_at = attempt.confirmed_at or now
         key_pressed.send(session, attempt=attempt, digits=digits, now=now)
@@ -156,7 +162,8 @@ def gather_twiml(session: Session, settings: Settings, attempt: CallAttempt, dig
     return script.retry(call_urls(settings, attempt.id).voice)
 
 
-def apply_call_status(session: Session, attempt: CallAttempt, form, now) -> bool:
+def apply_call_status(session: Session, settings: Settings, attempt: CallAttempt, form,
+                      now) -> bool:
     """Record a status callback once; False for a replay (same CallSid and SequenceNumber)."""
     key = f"call:{attempt.call_sid}:{form.get('SequenceNumber', '')}:{form['CallStatus']}"
     if not first_time(session, key, now):
@@ -173,5 +180,7 @@ def apply_call_status(session: Session, attempt: CallAttempt, form, now) -> bool
         attempt.outcome = outcome
         attempt.ended_at = now
         log.info("call %s to %s: %s", attempt.id, attempt.to_number, outcome.value)
+        if attempt.purpose == call_flow.PURPOSE:
+            call_flow.ended(session, settings, attempt, now)
         call_ended.send(session, attempt=attempt, now=now)
     return True

@@ -17,6 +17,10 @@ SAY_LANGUAGES = {"it": "it-IT", "en": "en-GB", "fr": "fr-FR", "de": "de-DE", "es
 MAX_PROMPTS = 3
 GATHER_SECONDS = 8
 OPERATOR_DIGIT = "0"
+# Elderly listeners: neural and Polly voices read SSML, and at this rate they speak slowly
+# enough to follow (Twilio's basic voices would read the tags aloud, so they get plain text).
+SPEECH_RATE = "85%"
+SSML_VOICES = ("Polly.", "Google.")
 
 
 @cache
@@ -53,11 +57,18 @@ class Script:
         self.language = language if known else DEFAULT_LANGUAGE
         self.voice = voice
 
-    def _say(self, response, text: str) -> None:
+    def say(self, response, text: str) -> None:
+        """One spoken line, into a <Response> or a <Gather>."""
         kwargs = {"language": SAY_LANGUAGES.get(self.language, "it-IT")}
         if self.voice:
             kwargs["voice"] = self.voice
-        response.say(text, **kwargs)
+        if self.voice and self.voice.startswith(SSML_VOICES):
+            response.say(**kwargs).prosody(text, rate=SPEECH_RATE)
+        else:
+            response.say(text, **kwargs)
+
+    def line(self, response, line: str, **params) -> None:
+        self.say(response, wording(self.language, line, **params))
 
     def prompt(self, script: str, params: dict, digit: str, *, gather_url: str,
                replay_url: str) -> str:
@@ -65,25 +76,25 @@ class Script:
         response = VoiceResponse()
         gather = response.gather(num_digits=1, action=gather_url, method="POST",
                                  timeout=GATHER_SECONDS)
-        self._say(gather, wording(self.language, script, digit=digit, **params))
+        self.say(gather, wording(self.language, script, digit=digit, **params))
         response.redirect(replay_url, method="POST")
         return str(response)
 
     def retry(self, replay_url: str) -> str:
         response = VoiceResponse()
-        self._say(response, wording(self.language, "retry"))
+        self.say(response, wording(self.language, "retry"))
         response.redirect(replay_url, method="POST")
         return str(response)
 
     def closing(self, line: str) -> str:
         """A last line and a hang-up: thanks, goodbye, or the voicemail message."""
         response = VoiceResponse()
-        self._say(response, wording(self.language, line))
+        self.say(response, wording(self.language, line))
         response.hangup()
         return str(response)
 
     def bridge(self, operator_number: str, caller_id: str) -> str:
         response = VoiceResponse()
-        self._say(response, wording(self.language, "operator"))
+        self.say(response, wording(self.language, "operator"))
         response.dial(operator_number, caller_id=caller_id or None)
         return str(response)

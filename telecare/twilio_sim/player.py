@@ -18,12 +18,18 @@ MAX_DOCUMENTS = 30
 HANG_UP = object()
 
 
+def _spoken(say) -> str:
+    """What a <Say> speaks: its text and any SSML inside it (<prosody>, <break>...)."""
+    return "".join(say.itertext())
+
+
 class CallPlayer:
     """One call, start to end, on its own thread."""
 
     def __init__(self, call: SimCall, person: Person, post: Callable[..., str | None],
-                 press_wait: float):
+                 press_wait: float, pause_scale: float = 0.0):
         self.call, self.person, self.post, self.press_wait = call, person, post, press_wait
+        self.pause_scale = pause_scale
         self.prompts = 0
 
     def run(self) -> None:
@@ -128,13 +134,14 @@ class CallPlayer:
             if self._hung_up():
                 return None
             if verb.tag == "Say":
-                if self._hear(verb.text or ""):
+                if self._hear(_spoken(verb)):
                     return None
             elif verb.tag == "Pause":
-                continue  # simulated time: nobody waits
+                if self._pause(float(verb.get("length", "1") or 1)):
+                    return None
             elif verb.tag == "Gather":
                 for inner in verb:
-                    if inner.tag == "Say" and self._hear(inner.text or ""):
+                    if inner.tag == "Say" and self._hear(_spoken(inner)):
                         return None
                 key = self._key()
                 if key is HANG_UP:
@@ -159,6 +166,22 @@ class CallPlayer:
             else:
                 self.post_error(f"call {self.call.sid}: the stand-in does not know <{verb.tag}>")
         return None
+
+    def _pause(self, seconds: float) -> bool:
+        """A <Pause>: the line is silent; True if the person hangs up meanwhile.
+
+        A test-driven person's pause lasts until the test lets time pass (it may act
+        meanwhile: press the alarm button, say); a scripted one's lasts `seconds` times the
+        stand-in's pause_scale (0 by default: simulated time, nobody waits).
+        """
+        if self.person.interactive:
+            try:
+                return self.call.keys.get(timeout=self.press_wait) is None
+            except queue.Empty:
+                return False
+        if self.pause_scale > 0:
+            return self.call.hang_up_requested.wait(seconds * self.pause_scale)
+        return False
 
     def _hung_up(self) -> bool:
         return self.call.hang_up_requested.is_set()

@@ -25,8 +25,11 @@ class TwilioSim:
 
     def __init__(self, account_sid: str, auth_token: str, *, host: str = "127.0.0.1",
                  port: int = 0, sms_url: str = "", press_wait: float = 10.0,
-                 default: Behaviour = Behaviour.ANSWER, default_keys: list[str] | None = None):
+                 default: Behaviour = Behaviour.ANSWER, default_keys: list[str] | None = None,
+                 pause_scale: float = 0.0):
         self.account_sid, self.auth_token = account_sid, auth_token
+        # <Pause length="10"> lasts 10 × this many real seconds for scripted people.
+        self.pause_scale = pause_scale
         self.sms_url = sms_url  # where inbound SMS are posted (our /twilio/sms/inbound)
         self.press_wait = press_wait
         self.default, self.default_keys = default, default_keys
@@ -103,7 +106,7 @@ class TwilioSim:
             self.call_created_at.append(time.monotonic())
             call.expected = not person.interactive  # a scripted person was declared
             self._lock.notify_all()
-        player = CallPlayer(call, person, self._post, self.press_wait)
+        player = CallPlayer(call, person, self._post, self.press_wait, self.pause_scale)
         self._spawn(player.run, f"call-{call.sid[:10]}")
 
     def add_message(self, message: SimMessage) -> None:
