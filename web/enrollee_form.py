@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 
 from telecare.enrolment.search import municipality_codes
 from telecare.errors import FieldError
@@ -16,6 +17,8 @@ SCALARS = [
     "address_street", "address_postal_code", "address_floor", "municipality_istat",
     "latitude", "longitude", "health_notes", "access_notes", "consent_date", "consent_note",
     "age_exception_reason",
+    # The weekly call's slot.
+    "call_weekday", "call_window_start", "call_window_end", "call_mode",
 ]
 PHONE_ROWS = 3
 NEW_CONTACT_ROWS = 2
@@ -87,6 +90,8 @@ def from_enrollee(enrollee: Enrollee) -> dict:
     for name in SCALARS:
         value = getattr(enrollee, name)
         value = getattr(value, "value", value)
+        if isinstance(value, time):
+            value = value.strftime("%H:%M")  # as <input type="time"> shows it, no seconds
         values[name] = "" if value is None else value.isoformat() \
             if hasattr(value, "isoformat") else str(value)
     values["lives_alone"] = enrollee.lives_alone
@@ -97,7 +102,7 @@ def from_enrollee(enrollee: Enrollee) -> dict:
 
 def blank_values(default_language: str) -> dict:
     values = {name: "" for name in SCALARS}
-    values.update(language=default_language, lives_alone=False,
+    values.update(language=default_language, lives_alone=False, call_mode="automated",
                   phones=[{"number": "", "kind": ""} for _ in range(PHONE_ROWS)],
                   contacts=[{"holds_key": False, "can_sms": False}
                             for _ in range(NEW_CONTACT_ROWS)])

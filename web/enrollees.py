@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from telecare.courtesy import worklist
 from telecare.enrolment import service
 from telecare.enrolment.municipalities import lookup
 from telecare.enrolment.record import read_enrollee
@@ -17,11 +18,13 @@ from telecare.models import Device, Enrollee, EnrolleeState
 from web import enrollee_form
 from web.access import READERS, WRITERS, actor, roles
 from web.db import db, now, runtime, today
-from web.labels import STATES
+from web.labels import STATES, WEEKDAYS
 
 bp = Blueprint("enrollees", __name__, url_prefix="/enrollees")
 
 PER_PAGE = 50
+# The planned calls the card lists: the next one and the last few weeks.
+RECENT_CALLS = 6
 # The state each button of the card asks for.
 STATE_ACTIONS = {
     "suspend": EnrolleeState.SUSPENDED,
@@ -91,7 +94,8 @@ def card(enrollee_id: int):
                            .order_by(Device.id)).all()
     return render_template("enrollees/card.html", enrollee=enrollee, devices=devices,
                            municipality=lookup(enrollee.municipality_istat),
-                           age=age_on(enrollee.birth_date, today()))
+                           age=age_on(enrollee.birth_date, today()),
+                           planned_calls=worklist.recent_calls(db(), enrollee.id, RECENT_CALLS))
 
 
 
@@ -107,7 +111,7 @@ def create():
         return _form_page(values, [], enrollee=None)
     form = enrollee_form.from_request(request.form, with_contacts=True)
     try:
-        data = read_enrollee(form.raw, today(), _policy())
+        data = read_enrollee(form.raw, today(), _policy(), runtime().settings.calls)
         enrollee = service.enrol(db(), data, actor(), now())
     except ValidationFailed as failed:
         db().rollback()
@@ -127,7 +131,7 @@ def edit(enrollee_id: int):
     form = enrollee_form.from_request(request.form, with_contacts=False,
                                       kept_contacts=enrollee.contacts)
     try:
-        data = read_enrollee(form.raw, today(), _policy())
+        data = read_enrollee(form.raw, today(), _policy(), runtime().settings.calls)
         changed = service.update(db(), enrollee, data, actor(), now())
     except ValidationFailed as failed:
         db().rollback()
@@ -146,7 +150,8 @@ def _form_page(values: dict, shown: list, enrollee: Enrollee | None):
     return render_template(
         "enrollees/form.html", values=values, shown=shown,
         errors=enrollee_form.errors_by_input(shown), enrollee=enrollee,
-        languages=_policy().languages,
+        languages=_policy().languages, calls=runtime().settings.calls,
+        weekdays=[(str(day), name) for day, name in WEEKDAYS.items()],
         municipality=lookup(values.get("municipality_istat") or "") if values else None,
     ), status
 

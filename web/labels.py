@@ -96,3 +96,32 @@ def label(mapping: dict, value) -> str:
 def languages_named(codes: list[str]) -> list[tuple[str, str]]:
     """(code, name in the reader's language) pairs for a language menu."""
     return [(code, LANGUAGES.get(code, code)) for code in codes]
+
+
+# Planned calls: the weekly call, its slot on the enrollee's form, the operator's worklist.
+FIELDS.update({
+    "call_weekday": _l("Weekday of the weekly call"),
+    "call_window_start": _l("Call window: from"),
+    "call_window_end": _l("Call window: to"),
+    "call_mode": _l("How the weekly call is made"),
+    "result": _l("Outcome"),
+    "note": _l("Note"),
+    "call": _l("Call"),
+    "operator": _l("Operator"),
+})
+WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"),
+            4: _l("Friday"), 5: _l("Saturday"), 6: _l("Sunday")}
+CALL_MODES = {"automated": _l("automated call"), "operator": _l("an operator calls")}
+CALL_KINDS = {"courtesy": _l("Weekly call"), "reassurance": _l("Reassurance call"),
+              "birthday": _l("Birthday call")}
+CALL_STATES = {"planned": _l("planned"), "calling": _l("in progress"), "done": _l("done"),
+               "missed": _l("missed"), "cancelled": _l("cancelled")}
+CALL_RESULTS = {
+    "well": _l("Answered and well"), "concern": _l("Answered, with a concern"),
+    "help_requested": _l("Asked for help"), "operator": _l("Put through to an operator"),
+    "no_answer": _l("No answer"), "wrong_number": _l("Wrong number"),
+    "failed": _l("Could not be placed"),
+}
+ACTIONS.update({"open_call": _l("opened a weekly call"),
+                "log_call": _l("logged a call's outcome"),
+                "release_call": _l("gave a call back")})

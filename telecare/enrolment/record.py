@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from telecare.enrolment import rules
 from telecare.enrolment.municipalities import normalise_istat
 from telecare.errors import N_, FieldError, ValidationFailed
-from telecare.models import PhoneKind, Relation, Sex
-from telecare.settings import EnrolmentSettings
+from telecare.models import CallMode, PhoneKind, Relation, Sex
+from telecare.quiet import clock_time
+from telecare.settings import CallsSettings, EnrolmentSettings
 
 # The column sizes of the models; "name" is a contact's.
 MAX_TEXT = {"first_name": 100, "last_name": 100, "address_street": 200, "address_floor": 40,
             "address_postal_code": 10, "name": 200}
 TRUE_WORDS = {"1", "true", "yes", "y", "si", "sì", "s", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", ""}
+# The weekly call's weekday: 0 Monday .. 6 Sunday, or its name (spreadsheets say "martedì").
+WEEKDAY_NAMES = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6, "lunedì": 0, "martedì": 1, "mercoledì": 2, "giovedì": 3, "venerdì": 4,
+    "sabato": 5, "domenica": 6, "lunedi": 0, "martedi": 1, "mercoledi": 2, "giovedi": 3,
+    "venerdi": 4,
+}
+_CLOCK = re.compile(r"^(\d{1,2})[:.](\d{2})(?::(\d{2}))?$")
 
 
 @dataclass(frozen=True)
@@ -58,10 +68,18 @@ class EnrolleeInput:
     age_exception_reason: str
     phones: list[PhoneInput] = field(default_factory=list)
     contacts: list[ContactInput] = field(default_factory=list)
+    # The weekly call's slot: no weekday lets the planner choose one; no window, the time.
+    call_weekday: int | None = None
+    call_window_start: time | None = None
+    call_window_end: time | None = None
+    call_mode: CallMode = CallMode.AUTOMATED
 
 
-def read_enrollee(raw: Mapping, today: date, policy: EnrolmentSettings) -> EnrolleeInput:
-    """Check every field and raise ValidationFailed with all that is wrong, or return the record."""
+def read_enrollee(raw: Mapping, today: date, policy: EnrolmentSettings,
+                  calls: CallsSettings | None = None) -> EnrolleeInput:
+    """Check every field and raise ValidationFailed with all that is wrong, or return the record.
+
+    With `calls`, the weekly call's window must also fall within the calling day."""
     errors: list[FieldError] = []
     text = _TextReader(raw, errors)
 
@@ -95,6 +113,9 @@ def read_enrollee(raw: Mapping, today: date, policy: EnrolmentSettings) -> Enrol
     phones = _read_phones(raw.get("phones") or [], policy.phone_region, errors)
     contacts = _read_contacts(raw.get("contacts") or [], policy, errors)
     lives_alone = _read_bool(raw, "lives_alone", errors)
+    call_weekday = _read_weekday(raw, "call_weekday", errors)
+    window_start, window_end = _read_window(raw, calls, errors)
+    call_mode = _read_choice(raw, "call_mode", CallMode, errors, default=CallMode.AUTOMATED)
 
     if errors:
         raise ValidationFailed(errors)
@@ -107,6 +128,8 @@ def read_enrollee(raw: Mapping, today: date, policy: EnrolmentSettings) -> Enrol
         health_notes=text.optional("health_notes"), access_notes=text.optional("access_notes"),
         consent_date=consent_date, consent_note=text.optional("consent_note"),
         age_exception_reason=age_exception_reason, phones=phones, contacts=contacts,
+        call_weekday=call_weekday, call_window_start=window_start, call_window_end=window_end,
+        call_mode=call_mode,
     )
 
 
@@ -186,6 +209,71 @@ def _read_choice(raw: Mapping, name: str, enum_cls, errors: list[FieldError], *,
         errors.append(FieldError(field_name or name, N_("%(value)s is not one of %(choices)s"),
                                  {"value": str(value).strip(), "choices": choices}))
         return None
+
+
+def _read_weekday(raw: Mapping, name: str, errors: list[FieldError]) -> int | None:
+    value = raw.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = "" if value is None else str(value).strip().lower()
+    if not text:
+        return None
+    if text in WEEKDAY_NAMES:
+        return WEEKDAY_NAMES[text]
+    if text.isdigit() and 0 <= int(text) <= 6:
+        return int(text)
+    errors.append(FieldError(name, N_("%(value)s is not a weekday (0 Monday to 6 Sunday)"),
+                             {"value": text}))
+    return None
+
+
+def _read_clock(raw: Mapping, name: str, errors: list[FieldError]) -> time | None:
+    value = raw.get(name)
+    if isinstance(value, time):
+        return value
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    match = _CLOCK.match(text)
+    if match:
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        if hours < 24 and minutes < 60 and int(match.group(3) or 0) < 60:
+            return time(hours, minutes)
+    errors.append(FieldError(name, N_("%(value)s is not a time of day (use HH:MM)"),
+                             {"value": text}))
+    return None
+
+
+def _read_window(raw: Mapping, calls: CallsSettings | None,
+                 errors: list[FieldError]) -> tuple[time | None, time | None]:
+    """The weekly call's local time window: both ends or neither, in order, in daytime."""
+    found = len(errors)
+    start = _read_clock(raw, "call_window_start", errors)
+    end = _read_clock(raw, "call_window_end", errors)
+    if len(errors) > found:
+        return None, None
+    if start is None and end is None:
+        return None, None
+    if start is None or end is None:
+        missing = "call_window_start" if start is None else "call_window_end"
+        errors.append(FieldError(missing, N_("give both the start and the end of the window")))
+        return None, None
+    if end <= start:
+        errors.append(FieldError("call_window_end", N_("must be after the start (%(start)s)"),
+                                 {"start": start.strftime("%H:%M")}))
+    if calls is not None:
+        # Nobody is called at night: a window outside the calling day could never be kept.
+        day_start, day_end = clock_time(calls.day_start), clock_time(calls.day_end)
+        if start < day_start:
+            errors.append(FieldError("call_window_start", N_("is before the calling day starts "
+                                                             "(%(time)s)"),
+                                     {"time": calls.day_start}))
+        if end > day_end:
+            errors.append(FieldError("call_window_end", N_("is after the calling day ends "
+                                                           "(%(time)s)"),
+                                     {"time": calls.day_end}))
+    return start, end
 
 
 def _read_coordinate(raw: Mapping, name: str, low: float, high: float,

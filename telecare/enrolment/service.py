@@ -19,6 +19,7 @@ SCALAR_FIELDS = [
     "address_street", "address_postal_code", "address_floor", "municipality_istat",
     "latitude", "longitude", "lives_alone", "health_notes", "access_notes",
     "consent_date", "consent_note", "age_exception_reason",
+    "call_weekday", "call_window_start", "call_window_end", "call_mode",
 ]
 # Which states a person may be moved to from each state. An ended enrolment stays ended:
 # someone who comes back is enrolled anew, so the old record keeps its history.
