@@ -56,6 +56,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         api,
         audit_log,
         auth,
+        calls,
         campaigns,
         contacts,
         devices,
@@ -77,6 +78,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
     for module in (kpi, metrics, policies):
         app.register_blueprint(module.bp)
     app.register_blueprint(alarms.bp)
+    app.register_blueprint(calls.bp)
     access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
     access.csrf.exempt(twilio.bp)  # Twilio's signature instead of a session and a CSRF token
     if settings.web.trusted_proxies:

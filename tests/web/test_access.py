@@ -10,7 +10,16 @@ from campaigns.geography import shipped_neighbours
 from campaigns.scams import read_scam_report, send_scam_warning
 from telecare.actor import Actor
 from telecare.alarms import raise_alarm
-from telecare.models import AlarmKind, Device, Role, Severity
+from telecare.models import (
+    AlarmKind,
+    CallKind,
+    CallMode,
+    Device,
+    PlannedCall,
+    PlannedCallState,
+    Role,
+    Severity,
+)
 from tests.conftest import NOW
 from tests.web.conftest import PASSWORD, bearer
 from web import create_app
@@ -154,10 +163,15 @@ def test_it_shows_every_page_to_every_role_it_names(app, users, login, session, 
         Actor.system(), NOW)
     alarm, _ = raise_alarm(session, enrollee_id=enrollee.id, kind=AlarmKind.BUTTON,
                            severity=Severity.CRITICAL, now=NOW)
+    call = PlannedCall(enrollee_id=enrollee.id, kind=CallKind.COURTESY, mode=CallMode.OPERATOR,
+                       occasion=NOW.date(), planned_at=NOW, next_attempt_at=NOW,
+                       state=PlannedCallState.PLANNED, created_at=NOW, updated_at=NOW)
+    session.add(call)
     session.commit()
     values = {"enrollee_id": enrollee.id, "contact_id": enrollee.contacts[0].id,
               "action": "suspend", "user_id": users[Role.OPERATOR].id, "device_id": device.id,
-              "campaign_id": campaign.id, "alarm_id": alarm.id, "kind": "button"}
+              "campaign_id": campaign.id, "alarm_id": alarm.id, "kind": "button",
+              "call_id": call.id}
     # The alarm stream is a page that lasts minutes: tests/web/test_alarms.py reads it.
     pages = [rule for rule, method in _routes(app) if method == "GET"
              and rule.endpoint not in OPEN and not rule.endpoint.startswith("api.")
