@@ -19,7 +19,7 @@ have a million enrollees.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -58,10 +58,10 @@ from telecare.settings import Settings
 # The alarms after which the person gets a reassurance call the next day: those the person
 # raised (a press, a fall, a request for help), not a device's technical trouble.
 REASSURING_ALARMS = (AlarmKind.BUTTON, AlarmKind.FALL, AlarmKind.HELP_REQUESTED)
-# Enrollees per INSERT ... SELECT and ids per UPDATE: small enough for SQLite's limit on bound
-# parameters and for short lock waits between two planners, large enough to be fast.
+# Enrollee ids per INSERT ... SELECT: a million people in a few dozen statements of bounded
+# size, each a range of the primary key. Rows per multi-row INSERT: within SQLite's limit on
+# bound parameters.
 PLAN_BATCH = 50_000
-ASSIGN_BATCH = 5_000
 VALUES_BATCH = 500
 
 UNIQUE_KEY = ["enrollee_id", "kind", "occasion"]
@@ -146,15 +146,14 @@ def assign_slots(session: Session, settings: Settings, calendar: CallCalendar,
     begin_writing(session)
     hours = calling_hours(calendar)
     loads = slot_loads(session, calendar)
-    newcomers = _unslotted_by_mode(session)
     assigned = 0
-    for mode, ids in newcomers.items():
+    for mode in CallMode:
+        ids = _unslotted_ids(session, mode)
         mode_load = {(weekday, hour): loads[(mode, weekday, hour)]
                      for weekday in range(7) for hour in hours}
-        shares = spread(mode_load, len(ids))
         start = 0
-        for cell, share in shares.items():
-            assigned += _give_slot(session, ids[start:start + share], cell, now)
+        for cell, share in spread(mode_load, len(ids)).items():
+            assigned += _give_slot(session, mode, ids[start], ids[start + share - 1], cell, now)
             start += share
     return assigned
 
@@ -218,32 +217,32 @@ def _fill_level(sorted_loads: list[int], newcomers: int) -> int:
     return low
 
 
-def _unslotted_by_mode(session: Session) -> dict[CallMode, list[int]]:
-    rows = session.execute(
-        select(Enrollee.call_mode, Enrollee.id)
-        .where(Enrollee.state == EnrolleeState.ACTIVE, Enrollee.call_weekday.is_(None))
-        .order_by(Enrollee.id))
-    by_mode: dict[CallMode, list[int]] = {}
-    for mode, enrollee_id in rows:
-        by_mode.setdefault(mode, []).append(enrollee_id)
-    return by_mode
+def _unslotted_ids(session: Session, mode: CallMode) -> list[int]:
+    """The active enrollees of `mode` without a weekday, by id."""
+    return list(session.scalars(
+        select(Enrollee.id)
+        .where(Enrollee.state == EnrolleeState.ACTIVE, Enrollee.call_weekday.is_(None),
+               Enrollee.call_mode == mode)
+        .order_by(Enrollee.id)))
 
 
-def _give_slot(session: Session, ids: Sequence[int], cell: Cell, now: datetime) -> int:
+def _give_slot(session: Session, mode: CallMode, first_id: int, last_id: int, cell: Cell,
+               now: datetime) -> int:
+    """Give `cell` to the newcomers of `mode` with ids from first_id to last_id.
+
+    One statement over the id range, not one per person. `call_weekday IS NULL` again: a
+    social worker (or a second planner) who chose a slot meanwhile keeps it; someone left
+    without one meanwhile inside the range joins this cell, a few more than counted.
+    """
     weekday, hour = cell
-    given = 0
-    for start in range(0, len(ids), ASSIGN_BATCH):
-        # `call_weekday IS NULL` again: a social worker (or a second planner) who chose a
-        # slot meanwhile keeps it.
-        result = session.execute(
-            update(Enrollee)
-            .where(Enrollee.id.in_(ids[start:start + ASSIGN_BATCH]),
-                   Enrollee.call_weekday.is_(None))
-            .values(call_weekday=weekday, call_window_start=time(hour),
-                    call_window_end=time(hour + 1), updated_at=now)
-            .execution_options(synchronize_session=False))
-        given += result.rowcount
-    return given
+    result = session.execute(
+        update(Enrollee)
+        .where(Enrollee.id.between(first_id, last_id), Enrollee.call_mode == mode,
+               Enrollee.state == EnrolleeState.ACTIVE, Enrollee.call_weekday.is_(None))
+        .values(call_weekday=weekday, call_window_start=time(hour),
+                call_window_end=time(hour + 1), updated_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
 
 
 # --- 2. planned calls --------------------------------------------------------------------

@@ -394,3 +394,43 @@ def test_it_refuses_an_empty_range(session, settings):
     settings, calendar = configured(settings)
     with pytest.raises(ValueError, match="days: expected at least 1"):
         planner.plan_calls(session, settings, calendar, date(2026, 11, 30), 0, NOW)
+
+
+def test_two_planners_at_once_create_each_call_once(server_database, settings):
+    """Two processes' worth of planners, each with its own connection, committing for real."""
+    import threading
+
+    from telecare.db import make_engine, make_session_factory
+
+    settings, calendar = configured(settings, birthday=True)
+    engine = make_engine(server_database)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        for n in range(300):
+            person(session, weekday=n % 7, window=9 + n % 11, born=date(1940, 12, 1 + n % 6))
+        session.commit()
+    start = threading.Barrier(2)
+    created, failures = [], []
+
+    def plan() -> None:
+        try:
+            with sessions() as session:
+                start.wait()
+                report = planner.plan_calls(session, settings, calendar, date(2026, 11, 30), 7,
+                                            NOW)
+                session.commit()
+                created.append(report.total_created)
+        except Exception as exc:  # reported below: a thread's exception would be lost
+            failures.append(exc)
+
+    planners = [threading.Thread(target=plan) for _ in range(2)]
+    for thread in planners:
+        thread.start()
+    for thread in planners:
+        thread.join()
+    with sessions() as session:
+        rows = session.scalar(select(func.count()).select_from(PlannedCall))
+    engine.dispose()
+
+    assert failures == []
+    assert sum(created) == 600 == rows  # 300 weekly calls, 300 birthdays
