@@ -77,7 +77,13 @@ class PlannedCaller:
         while True:
             calls = self._claim(now)
             for call in calls:
-                self._dial(call, sweep)
+                try:
+                    self._dial(call, sweep)
+                except Exception:
+                    # The rest of the batch still rings. This one stays `calling` until its
+                    # lease runs out: it may have rung, so it is never placed again blindly.
+                    log.exception("planned call %s: attempt %s failed unexpectedly",
+                                  call.planned_id, call.attempt)
             if len(calls) < self.batch:
                 return sweep
 
