@@ -58,7 +58,7 @@ def test_it_stops_on_a_malformed_setting_naming_the_variable(tmp_path):
     assert "TELECARE_ENROLMENT_MINIMUM_AGE: expected a whole number, got 'old'" in result.output
 
 
-def test_the_scheduler_role_takes_up_an_alarm_and_stops_on_sigterm(tmp_path):
+def test_the_scheduler_role_takes_up_an_alarm_plans_the_calls_and_stops_on_sigterm(tmp_path):
     import os
     import signal
     import subprocess
@@ -71,6 +71,7 @@ def test_the_scheduler_role_takes_up_an_alarm_and_stops_on_sigterm(tmp_path):
     from telecare.models import AlarmKind, Severity
 
     assert run(tmp_path, "db", "upgrade").exit_code == 0
+    assert run(tmp_path, "seed", "--enrollees", "5").exit_code == 0
     url = f"sqlite:///{tmp_path / 'telecare.db'}"
     sessions = make_session_factory(create_engine(url))
     with sessions() as session:
@@ -91,6 +92,13 @@ def test_the_scheduler_role_takes_up_an_alarm_and_stops_on_sigterm(tmp_path):
                 step = session.execute(text("SELECT step FROM alarm WHERE id = :id"),
                                        {"id": alarm_id}).scalar_one()
         assert step == 0, "the engine took the alarm up: its ladder's first step"
+        planned = 0
+        while planned < 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with sessions() as session:
+                planned = session.execute(text(
+                    "SELECT count(*) FROM planned_call WHERE kind = 'courtesy'")).scalar_one()
+        assert planned == 5, "the week's courtesy calls were planned, one each"
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=20)

@@ -34,7 +34,8 @@ ROLES = ("all", "web", "bridge", "scheduler")
 @click.option("--threads", type=int, default=8, show_default=True)
 @click.option("--role", type=click.Choice(ROLES), default="all", show_default=True,
               help="web: console, API and Twilio webhooks; bridge: the MQTT device bridge; "
-                   "scheduler: the escalation engine's sweeps; all: the three in one process.")
+                   "scheduler: the escalation engine and the planned calls; all: the three "
+                   "in one process.")
 @click.pass_obj
 def serve(runtime, host, port, threads, role) -> None:
     """Run the service for production: web (waitress), device bridge, scheduler."""
@@ -42,6 +43,7 @@ def serve(runtime, host, port, threads, role) -> None:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from telecare.commands.alerts import escalation_running
     from telecare.commands.devices import devices_running
+    from telecare.commands.planned_calls import planned_calls_running
     from telecare.commands.waiting import wait_for_stop
 
     with ExitStack() as stack:
@@ -49,6 +51,7 @@ def serve(runtime, host, port, threads, role) -> None:
             stack.enter_context(devices_running(runtime))
         if role in ("all", "scheduler"):
             stack.enter_context(escalation_running(runtime))
+            stack.enter_context(planned_calls_running(runtime))
         if role in ("all", "web"):
             _serve(runtime, host, port, threads)
         else:
@@ -85,9 +88,10 @@ def demo(runtime, host, port) -> None:
     click.echo(f"  data in {settings.data_dir.resolve()} (delete it to start afresh); Ctrl-C stops")
     from telecare.commands.alerts import escalation_running
     from telecare.commands.devices import devices_running
+    from telecare.commands.planned_calls import planned_calls_running
 
     with devices_running(runtime), phone_network(runtime, host, port), \
-            escalation_running(runtime):
+            escalation_running(runtime), planned_calls_running(runtime):
         _serve(runtime, host, port, threads=8)
 
 
