@@ -51,7 +51,7 @@ class Calls:
     def enrol(self, *, device: bool = True, language: str = "it") -> int:
         """A person, her landline and (by default) her pendant."""
         record = enrollee_data(phones=[{"number": LANDLINE, "kind": "landline"}],
-                               language=language)
+                               language=language, consent_date="2025-01-15")
         settings = self.live.runtime.settings
         with self.sessions() as session:
             data = read_enrollee(record, self.clock.now().date(), settings.enrolment)
