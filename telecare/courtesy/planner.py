@@ -26,7 +26,6 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import (
     Date,
     Integer,
-    ScalarSelect,
     String,
     Time,
     case,
@@ -133,8 +132,9 @@ def calling_hours(calendar: CallCalendar) -> list[int]:
     first = calendar.day_start.hour + (1 if calendar.day_start.minute else 0)
     last = calendar.day_end.hour - 1  # its window ends by day_end
     hours = list(range(first, last + 1))
-    # A calling day shorter than one whole hour: its first hour, pushed to day_start when rung.
-    return hours or [calendar.day_start.hour]
+    # A calling day without one whole hour in it: the hour it starts in (rung at day_start),
+    # never 23, whose window would end at 24:00.
+    return hours or [min(calendar.day_start.hour, 22)]
 
 
 # --- 1. slots ---------------------------------------------------------------------------
@@ -428,8 +428,7 @@ def cancel_for_ended(session: Session, now: datetime) -> int:
     """Cancel the calls not yet made (state planned) of enrollees no longer active (ended or
     suspended); returns how many. The bulk form of `attempts.cancel`."""
     begin_writing(session)
-    inactive: ScalarSelect = (select(Enrollee.id)
-                              .where(Enrollee.state != EnrolleeState.ACTIVE).scalar_subquery())
+    inactive = select(Enrollee.id).where(Enrollee.state != EnrolleeState.ACTIVE)
     result = session.execute(
         update(PlannedCall)
         .where(PlannedCall.state == PlannedCallState.PLANNED,

@@ -434,3 +434,21 @@ def test_two_planners_at_once_create_each_call_once(server_database, settings):
 
     assert failures == []
     assert sum(created) == 600 == rows  # 300 weekly calls, 300 birthdays
+
+
+@pytest.mark.parametrize(("start", "end", "hours"), [
+    ("09:00", "20:00", list(range(9, 20))),
+    ("09:30", "20:30", list(range(10, 20))),  # whole hours only: 10:00 to 20:00
+    ("23:10", "23:50", [22]),  # no whole hour: rung at day_start, the window ends by 23:00
+])
+def test_windows_are_the_whole_hours_of_the_calling_day(settings, start, end, hours):
+    _settings, calendar = configured(settings, day_start=start, day_end=end)
+    assert planner.calling_hours(calendar) == hours
+
+
+def test_a_slot_counts_in_the_hour_it_really_rings(settings):
+    _settings, calendar = configured(settings)  # 09:00 to 20:00
+    assert planner.ringing_cell(calendar, 0, time(10, 30)) == (0, 10)
+    assert planner.ringing_cell(calendar, 0, None) == (0, 9)
+    assert planner.ringing_cell(calendar, 0, time(7)) == (0, 9)  # too early: at day_start
+    assert planner.ringing_cell(calendar, 6, time(20)) == (0, 9)  # too late: next morning
