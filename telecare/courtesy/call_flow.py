@@ -4,8 +4,8 @@
    repeated once on silence.
 2. 1: this week's news for the person's municipality, then "press your alarm button now";
    the call waits up to `button_check_s` for the device's `test` event (the bridge records it
-   as the device's last test), polling every few seconds with a <Pause>.
-   9: a `help_requested` alarm opens at once; "help is on its way".
+   as the device's last test), looking every few seconds between silent <Gather>s.
+   9, at any point: a `help_requested` alarm opens at once; "help is on its way".
    0: put through to the operators' line.
 3. When Twilio reports the call ended, the attempt's result goes to the retry and alarm rules.
 
@@ -65,16 +65,16 @@ def voice(session: Session, settings: Settings, attempt: CallAttempt, script: Sc
 def gather(session: Session, settings: Settings, attempt: CallAttempt, script: Script, urls,
            digits: str, now: datetime) -> str:
     planned = _planned(session, attempt)
+    if digits == HELP_DIGIT:  # at any point of the call
+        if planned is not None:
+            attempts.help_requested(session, planned, now)
+        return script.closing("help_on_the_way")
     if attempt.confirmed_at is not None:
         return voice(session, settings, attempt, script, urls, now)  # a key during the check
     if digits == WELL_DIGIT:
         attempt.confirmed_at = now
         attempt.prompts = 0  # from here on: the button polls
         return _news_and_button(planned, attempt, script, urls, now)
-    if digits == HELP_DIGIT:
-        if planned is not None:
-            attempts.help_requested(session, planned, now)
-        return script.closing("help_on_the_way")
     if digits == OPERATOR_DIGIT:
         operator = attempt.params.get("operator", "")
         if operator:
@@ -139,22 +139,33 @@ def _greeting(attempt: CallAttempt, script: Script, urls,
 
 def _news_and_button(planned: PlannedCall | None, attempt: CallAttempt, script: Script, urls,
                      now: datetime) -> str:
+    """The news, then the button check. Both inside a <Gather>: 9 still asks for help."""
     response = VoiceResponse()
+    check_button = planned is not None and attempt.params.get("button")
     news = attempt.params.get("news") or []
+    if not news and not check_button:
+        return script.closing("planned_thanks")
+    listening = _listening(response, urls)
     if news:
-        script.line(response, "planned_news")
+        script.line(listening, "planned_news")
         for line in news:
-            script.say(response, line)
-            response.pause(length=1)
-    if planned is None or not attempt.params.get("button"):
+            script.say(listening, line)
+            listening.pause(length=1)
+    if not check_button:
         script.line(response, "planned_thanks")
         response.hangup()
         return str(response)
     planned.button_check, planned.button_asked_at = ButtonCheck.ASKED, now
-    script.line(response, "button_request")
-    response.pause(length=BUTTON_POLL_S)
+    script.line(listening, "button_request")
     response.redirect(urls.voice, method="POST")
     return str(response)
+
+
+def _listening(response: VoiceResponse, urls):
+    """A <Gather> that waits a few seconds for a key after what it says: the line stays
+    open for the button's signal and for a 9."""
+    return response.gather(num_digits=1, action=urls.gather, method="POST",
+                           timeout=BUTTON_POLL_S)
 
 
 def _button_poll(session: Session, settings: Settings, planned: PlannedCall,
@@ -168,7 +179,7 @@ def _button_poll(session: Session, settings: Settings, planned: PlannedCall,
     if waited < settings.calls.button_check_s and attempt.prompts < polls:
         attempt.prompts += 1
         response = VoiceResponse()
-        response.pause(length=BUTTON_POLL_S)
+        _listening(response, urls)
         response.redirect(urls.voice, method="POST")
         return str(response)
     planned.button_check = ButtonCheck.FLAGGED

@@ -61,11 +61,6 @@ class CallInProgress:
         self.call.keys.put("")
         return self
 
-    def let_time_pass(self) -> CallInProgress:
-        """End the <Pause> the call is in (the test has done what the person does meanwhile)."""
-        self.call.keys.put("")
-        return self
-
     def hang_up(self) -> CallInProgress:
         self.call.keys.put(None)
         return self

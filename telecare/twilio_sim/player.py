@@ -168,17 +168,8 @@ class CallPlayer:
         return None
 
     def _pause(self, seconds: float) -> bool:
-        """A <Pause>: the line is silent; True if the person hangs up meanwhile.
-
-        A test-driven person's pause lasts until the test lets time pass (it may act
-        meanwhile: press the alarm button, say); a scripted one's lasts `seconds` times the
-        stand-in's pause_scale (0 by default: simulated time, nobody waits).
-        """
-        if self.person.interactive:
-            try:
-                return self.call.keys.get(timeout=self.press_wait) is None
-            except queue.Empty:
-                return False
+        """A <Pause>: `seconds` times the stand-in's pause_scale of silence (0 by default:
+        simulated time, nobody waits); True if the call is hung up meanwhile."""
         if self.pause_scale > 0:
             return self.call.hang_up_requested.wait(seconds * self.pause_scale)
         return False

@@ -92,7 +92,7 @@ def test_the_button_pressed_during_the_call_marks_the_device_verified(calls):
     call.heard("Ondata di calore a Milano").heard("Prema adesso il pulsante")
     calls.clock.advance(20)
     calls.press_alarm_button_test(maria)
-    call.let_time_pass().heard("il telecomando funziona").ended()
+    call.stay_silent().heard("il telecomando funziona").ended()
     calls.settle()
     planned = calls.planned(planned_id)
     assert (planned.state, planned.result, planned.button_check) == (
@@ -112,8 +112,9 @@ def test_no_button_signal_within_a_minute_flags_a_device_check(calls):
     calls.caller.run_once()
     call = calls.sim.phone(LANDLINE).expect_call()
     call.heard("Buongiorno").press("1").heard("Prema adesso il pulsante")
+    call.stay_silent()
     calls.clock.advance(61)
-    call.let_time_pass().heard("non è arrivato").ended()
+    call.stay_silent().heard("non è arrivato").ended()
     calls.settle()
     planned = calls.planned(planned_id)
     assert (planned.state, planned.result, planned.button_check) == (
@@ -180,3 +181,16 @@ def test_nobody_is_rung_at_night_and_overdue_calls_are_made_in_the_morning(calls
     assert calls.sweep(after_s=2 * 3600).placed == []  # 08:30 local
     assert calls.sweep(after_s=3600).placed == [planned_id]  # 09:30 local
     assert calls.planned(planned_id).state == PlannedCallState.DONE
+
+
+def test_9_during_the_button_check_still_asks_for_help(calls):
+    maria = calls.enrol()
+    planned_id = calls.plan(maria)
+    calls.caller.run_once()
+    call = calls.sim.phone(LANDLINE).expect_call()
+    call.heard("Buongiorno").press("1").heard("Prema adesso il pulsante").press("9")
+    call.heard("stiamo mandando aiuto").ended()
+    calls.settle()
+    [alarm] = calls.alarms(maria)
+    assert alarm.kind == AlarmKind.HELP_REQUESTED
+    assert calls.planned(planned_id).result == CallResult.HELP
