@@ -22,12 +22,16 @@ from telecare.models import (
     Alarm,
     AlarmKind,
     AlarmState,
+    ButtonCheck,
     CallAttempt,
     CallOutcome,
+    CallResult,
     CampaignDelivery,
     DeliveryState,
     Device,
     DeviceState,
+    PlannedCall,
+    PlannedCallState,
     Severity,
 )
 from web.access import public
@@ -45,7 +49,7 @@ class TelecareCollector(Collector):
 
     def collect(self):
         yield from (self._open_alarms(), *self._answer_times(), self._devices_offline(),
-                    self._deliveries(), self._calls())
+                    self._deliveries(), self._calls(), *self._planned_calls())
 
     def _open_alarms(self):
         family = GaugeMetricFamily("telecare_alarms_open",
@@ -107,6 +111,36 @@ class TelecareCollector(Collector):
             family.add_metric([outcome.value], found.get(outcome, 0))
         family.add_metric(["pending"], found.get(None, 0))
         return family
+
+
+    def _planned_calls(self):
+        results = GaugeMetricFamily(
+            "telecare_planned_calls_finished",
+            "Planned calls (weekly, reassurance, birthday) finished in the last 24 h by result",
+            labels=["kind", "result"])
+        found = dict(((k, r), n) for k, r, n in self.session.execute(
+            select(PlannedCall.kind, PlannedCall.result, func.count())
+            .where(PlannedCall.completed_at >= self.at - WINDOW)
+            .group_by(PlannedCall.kind, PlannedCall.result)))
+        for (kind, result), count in sorted(found.items()):
+            results.add_metric([kind.value, result.value if result else "none"], count)
+        for result in (CallResult.WELL, CallResult.NO_ANSWER):  # the two always there
+            if not any(r == result for _, r in found):
+                results.add_metric(["courtesy", result.value], 0)
+        # A call due and not started is late: the sweep is stalled or capacity is short.
+        overdue = self.session.scalar(select(func.count()).select_from(PlannedCall).where(
+            PlannedCall.state == PlannedCallState.PLANNED,
+            PlannedCall.next_attempt_at < self.at - timedelta(minutes=15)))
+        flagged = self.session.scalar(select(func.count()).select_from(PlannedCall).where(
+            PlannedCall.button_check == ButtonCheck.FLAGGED,
+            PlannedCall.completed_at >= self.at - timedelta(days=7)))
+        return (results,
+                GaugeMetricFamily("telecare_planned_calls_overdue",
+                                  "Planned calls due more than 15 minutes ago and not yet "
+                                  "made (at night they wait for the morning)", value=overdue),
+                GaugeMetricFamily("telecare_device_checks_flagged",
+                                  "Alarm buttons whose test during the weekly call did not "
+                                  "arrive, in the last 7 days", value=flagged))
 
 
 @bp.get("/metrics")

@@ -90,3 +90,42 @@ def test_a_token_closes_it(runtime):
         assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}
                           ).status_code == 401
         assert ("telecare_devices_offline", ()) in scrape(client, Authorization="Bearer s3cret")
+
+
+def test_it_counts_planned_calls_late_ones_and_flagged_buttons(client, session, settings):
+    from telecare.models import (
+        ButtonCheck,
+        CallKind,
+        CallMode,
+        CallResult,
+        PlannedCall,
+        PlannedCallState,
+    )
+    from tests.web.test_enrollees import enrol
+
+    people = [enrol(session, settings) for _ in range(4)]
+
+    def planned(person, state, **extra):
+        return PlannedCall(enrollee_id=person.id, kind=extra.pop("kind", CallKind.COURTESY),
+                           mode=CallMode.AUTOMATED, occasion=NOW.date(), planned_at=NOW,
+                           state=state, created_at=NOW, updated_at=NOW, **extra)
+
+    session.add_all([
+        planned(people[0], PlannedCallState.DONE, result=CallResult.WELL,
+                completed_at=NOW - timedelta(hours=1), button_check=ButtonCheck.FLAGGED),
+        planned(people[1], PlannedCallState.MISSED, result=CallResult.NO_ANSWER,
+                completed_at=NOW - timedelta(hours=2)),
+        planned(people[2], PlannedCallState.PLANNED,
+                next_attempt_at=NOW - timedelta(hours=1)),  # late
+        planned(people[3], PlannedCallState.PLANNED, next_attempt_at=NOW),  # due just now
+        planned(people[3], PlannedCallState.DONE, kind=CallKind.BIRTHDAY,
+                result=CallResult.WELL, completed_at=NOW - timedelta(days=2)),  # too old
+    ])
+    session.commit()
+    found = scrape(client)
+    finished = "telecare_planned_calls_finished"
+    assert found[(finished, (("kind", "courtesy"), ("result", "well")))] == 1
+    assert found[(finished, (("kind", "courtesy"), ("result", "no_answer")))] == 1
+    assert (finished, (("kind", "birthday"), ("result", "well"))) not in found
+    assert found[("telecare_planned_calls_overdue", ())] == 1
+    assert found[("telecare_device_checks_flagged", ())] == 1
