@@ -24,6 +24,10 @@ def _http_error(error: HTTPException):
     return api_error(error.code or 500, error.description or "")
 
 
+def _clock(value) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None
+
+
 def enrollee_json(enrollee: Enrollee) -> dict:
     """The API's shape of a record: stable, documented, dates as ISO 8601."""
     return {
@@ -44,6 +48,12 @@ def enrollee_json(enrollee: Enrollee) -> dict:
             "longitude": enrollee.longitude,
         },
         "lives_alone": enrollee.lives_alone,
+        "weekly_call": {
+            "weekday": enrollee.call_weekday,
+            "window_start": _clock(enrollee.call_window_start),
+            "window_end": _clock(enrollee.call_window_end),
+            "mode": enrollee.call_mode.value,
+        },
         "health_notes": enrollee.health_notes,
         "access_notes": enrollee.access_notes,
         "consent_date": enrollee.consent_date.isoformat() if enrollee.consent_date else None,
@@ -112,7 +122,8 @@ def create():
         return api_error(400, "send a JSON object with Content-Type: application/json")
     settings = runtime().settings
     try:
-        data = read_enrollee(raw, now().astimezone(settings.zone).date(), settings.enrolment)
+        data = read_enrollee(raw, now().astimezone(settings.zone).date(), settings.enrolment,
+                             settings.calls)
         enrollee = service.enrol(db(), data, actor(), now())
     except ValidationFailed as failed:
         db().rollback()

@@ -34,7 +34,7 @@ def upload():
     stream = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
     report = import_enrollees(runtime().sessions, stream, actor(), now(),
                               runtime().settings.enrolment, file_name=upload.filename,
-                              zone=runtime().settings.zone)
+                              zone=runtime().settings.zone, calls=runtime().settings.calls)
     token = _keep(report) if report.errors else None
     return _page(report=report, file_name=upload.filename, token=token), \
         422 if report.refused else 200

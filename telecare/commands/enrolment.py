@@ -52,7 +52,7 @@ def enrollees(ctx: click.Context, file: Path, report_path: Path | None) -> None:
             report = import_enrollees(
                 runtime.sessions, io.StringIO(text), Actor.cli(), runtime.clock.now(),
                 runtime.settings.enrolment, progress=bar.update, file_name=file.name,
-                zone=runtime.settings.zone)
+                zone=runtime.settings.zone, calls=runtime.settings.calls)
         except (OperationalError, ProgrammingError) as exc:
             raise click.ClickException(f"database: {exc.orig} (has `telecare db upgrade` "
                                        "been run?)") from None

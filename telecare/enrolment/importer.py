@@ -27,7 +27,7 @@ from telecare.enrolment.record import EnrolleeInput, read_enrollee
 from telecare.enrolment.service import SCALAR_FIELDS, already_enrolled
 from telecare.errors import N_, RowError, ValidationFailed
 from telecare.models import Contact, Enrollee, EnrolleePhone, EnrolleeState, PhoneKind
-from telecare.settings import EnrolmentSettings
+from telecare.settings import CallsSettings, EnrolmentSettings
 
 SCALAR_COLUMNS = list(SCALAR_FIELDS)
 PHONE_COLUMNS = {"landline": PhoneKind.LANDLINE, "mobile": PhoneKind.MOBILE}
@@ -85,6 +85,7 @@ def import_enrollees(
     file_name: str | None = None,
     zone: tzinfo = DEFAULT_ZONE,
     batch_size: int = BATCH_SIZE,
+    calls: CallsSettings | None = None,
 ) -> ImportReport:
     """Import every good row of a CSV file; `progress` is called with the number of rows just
     handled after each batch (as click's progressbar.update expects)."""
@@ -95,7 +96,7 @@ def import_enrollees(
         return report
     header, records = table
     today = now.astimezone(zone).date()
-    importer = _Importer(session_factory, actor, now, policy, today, report)
+    importer = _Importer(session_factory, actor, now, policy, today, report, calls)
     try:
         for start in range(0, len(records), batch_size):
             batch = records[start:start + batch_size]
@@ -306,9 +307,11 @@ def _fold(name: str) -> str:
 
 class _Importer:
     def __init__(self, session_factory, actor: Actor, now: datetime,
-                 policy: EnrolmentSettings, today, report: ImportReport):
+                 policy: EnrolmentSettings, today, report: ImportReport,
+                 calls: CallsSettings | None = None):
         self.session = session_factory()
         self.actor, self.now, self.policy, self.today = actor, now, policy, today
+        self.calls = calls  # set: a weekly-call window must fall within the calling day
         self.report = report
         self.first_row: dict[str, int] = {}  # codice fiscale -> the row it first appeared on
 
@@ -347,7 +350,7 @@ class _Importer:
         raw, columns = raw_record(header, cells)
         person = None
         try:
-            person = read_enrollee(raw, self.today, self.policy)
+            person = read_enrollee(raw, self.today, self.policy, self.calls)
         except ValidationFailed as exc:
             errors += [RowError.of(number, column_for(e.field, columns), e.template, e.params)
                        for e in exc.errors]

@@ -63,6 +63,22 @@ def test_it_creates_an_enrollee(client, tokens, session):
     assert [c.name for c in stored.contacts] == ["Anna Verdi", "Paolo Rossi"]
 
 
+def test_it_takes_and_gives_the_weekly_call_slot(client, tokens, session):
+    record = enrollee_data(call_weekday=2, call_window_start="10:00",
+                           call_window_end="11:00", call_mode="operator")
+    response = client.post("/api/v1/enrollees", json=record,
+                           headers=bearer(tokens[Role.SOCIAL_WORKER]))
+    assert response.status_code == 201
+    assert response.get_json()["weekly_call"] == {
+        "weekday": 2, "window_start": "10:00", "window_end": "11:00", "mode": "operator"}
+    late = enrollee_data(call_window_start="21:00", call_window_end="22:00")
+    response = client.post("/api/v1/enrollees", json=late,
+                           headers=bearer(tokens[Role.SOCIAL_WORKER]))
+    assert response.status_code == 422
+    [error] = response.get_json()["errors"]
+    assert error["field"] == "call_window_end" and "20:00" in error["reason"]
+
+
 def test_it_names_each_bad_field_with_422(client, tokens, session):
     record = enrollee_data(sex="X", municipality_istat="999999")
     record["phones"] = [{"number": "12", "kind": "landline"}]
