@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from telecare.courtesy import worklist
+from telecare.courtesy import device_checks, worklist
 from telecare.courtesy.calendar import CallCalendar
 from telecare.enrolment import service
 from telecare.enrolment.municipalities import lookup
@@ -57,7 +57,8 @@ def index():
                            names=user_names(db(), (r.operator_id for r in rows)),
                            mine=any(r.operator_id == current_user.id
                                     and r.state == PlannedCallState.CALLING for r in rows),
-                           max_attempts=runtime().settings.calls.max_attempts, today=today())
+                           max_attempts=runtime().settings.calls.max_attempts, today=today(),
+                           checks=device_checks.flagged(db(), now()))
 
 
 @bp.post("/next")
@@ -127,6 +128,22 @@ def release(call_id: int):
     db().commit()
     flash(_("The call is back on the worklist: another operator can open it."), "success")
     return redirect(url_for(".index"))
+
+
+@bp.post("/<int:call_id>/button-checked")
+@roles(*CONSOLE)
+def button_checked(call_id: int):
+    _planned(call_id)
+    try:
+        device_checks.mark_checked(db(), call_id, actor(), request.form.get("note", ""), now())
+    except ValidationFailed as failed:
+        db().rollback()
+        for error in failed.errors:
+            flash(translate_error(error), "error")
+        return redirect(url_for(".index", _anchor="device-checks"))
+    db().commit()
+    flash(_("Button check closed; your note is on the call's log."), "success")
+    return redirect(url_for(".index", _anchor="device-checks"))
 
 
 def when(moment) -> str:

@@ -47,6 +47,7 @@ class ButtonCheck(enum.StrEnum):
     ASKED = "asked"  # the call asked the person to press the alarm button
     VERIFIED = "verified"  # the device's `test` event arrived in time
     FLAGGED = "flagged"  # it did not: an operator should check the device
+    CHECKED = "checked"  # an operator has followed the flag up
 
 
 class PlannedCall(Base):
