@@ -142,11 +142,23 @@ def calling_hours(calendar: CallCalendar) -> list[int]:
 def assign_slots(session: Session, settings: Settings, calendar: CallCalendar,
                  now: datetime) -> int:
     """Give a weekday and a one-hour window to each active enrollee without one; returns how
-    many were given one. Each goes to the least loaded hour of the week for their mode."""
+    many were given one. Each goes to the least loaded hour of the week for their mode; a
+    person whose weekday was chosen but not the time, to the least loaded hour of that day."""
     begin_writing(session)
     hours = calling_hours(calendar)
     loads = slot_loads(session, calendar)
     assigned = 0
+    for mode in CallMode:
+        for weekday, ids in _windowless_ids(session, mode).items():
+            # They were counted at day_start: place them afresh within their own day.
+            loads[(mode, *ringing_cell(calendar, weekday, None))] -= len(ids)
+            day_load = {(weekday, hour): loads[(mode, weekday, hour)] for hour in hours}
+            start = 0
+            for cell, share in spread(day_load, len(ids)).items():
+                assigned += _give_slot(session, mode, ids[start], ids[start + share - 1], cell,
+                                       now, weekday=weekday)
+                loads[(mode, *cell)] += share
+                start += share
     for mode in CallMode:
         ids = _unslotted_ids(session, mode)
         mode_load = {(weekday, hour): loads[(mode, weekday, hour)]
@@ -226,19 +238,34 @@ def _unslotted_ids(session: Session, mode: CallMode) -> list[int]:
         .order_by(Enrollee.id)))
 
 
-def _give_slot(session: Session, mode: CallMode, first_id: int, last_id: int, cell: Cell,
-               now: datetime) -> int:
-    """Give `cell` to the newcomers of `mode` with ids from first_id to last_id.
+def _windowless_ids(session: Session, mode: CallMode) -> dict[int, list[int]]:
+    """The active enrollees of `mode` with a weekday but no time window, by weekday and id."""
+    found: dict[int, list[int]] = {}
+    for weekday, enrollee_id in session.execute(
+            select(Enrollee.call_weekday, Enrollee.id)
+            .where(Enrollee.state == EnrolleeState.ACTIVE, Enrollee.call_mode == mode,
+                   Enrollee.call_weekday.is_not(None), Enrollee.call_window_start.is_(None))
+            .order_by(Enrollee.call_weekday, Enrollee.id)):
+        found.setdefault(weekday, []).append(enrollee_id)
+    return found
 
-    One statement over the id range, not one per person. `call_weekday IS NULL` again: a
-    social worker (or a second planner) who chose a slot meanwhile keeps it; someone left
-    without one meanwhile inside the range joins this cell, a few more than counted.
+
+def _give_slot(session: Session, mode: CallMode, first_id: int, last_id: int, cell: Cell,
+               now: datetime, weekday: int | None = None) -> int:
+    """Give `cell` to the newcomers of `mode` with ids from first_id to last_id: those
+    without a weekday, or (`weekday` given) those of that weekday without a window.
+
+    One statement over the id range, not one per person. The condition again: a social
+    worker (or a second planner) who chose a slot meanwhile keeps it; someone left without
+    one meanwhile inside the range joins this cell, a few more than counted.
     """
+    unset = (Enrollee.call_weekday.is_(None) if weekday is None else
+             (Enrollee.call_weekday == weekday) & Enrollee.call_window_start.is_(None))
     weekday, hour = cell
     result = session.execute(
         update(Enrollee)
         .where(Enrollee.id.between(first_id, last_id), Enrollee.call_mode == mode,
-               Enrollee.state == EnrolleeState.ACTIVE, Enrollee.call_weekday.is_(None))
+               Enrollee.state == EnrolleeState.ACTIVE, unset)
         .values(call_weekday=weekday, call_window_start=time(hour),
                 call_window_end=time(hour + 1), updated_at=now)
         .execution_options(synchronize_session=False))

@@ -89,7 +89,6 @@ def test_it_fills_the_emptiest_hours_and_counts_existing_slots(session, settings
                                     automated_per_hour=2)
     person(session, weekday=0, window=9)
     person(session, weekday=0, window=9)  # Monday 09:00 is full
-    person(session, weekday=1)  # a weekday without a window counts at day_start
     for _ in range(19):
         person(session)
 
@@ -97,11 +96,23 @@ def test_it_fills_the_emptiest_hours_and_counts_existing_slots(session, settings
 
     load = slots(session)
     assert load[(0, 9)] == 2  # nobody added to the full hour
-    assert load[(1, 9)] == 0  # the windowless person counts there: it took nobody either
-    assert load[(1, None)] == 1
     assert max(load.values()) <= 2
-    # 19 newcomers, 19 empty cells: one each.
-    assert sum(1 for cell, n in load.items() if n == 1 and cell[1] is not None) == 19
+    # 19 newcomers, 20 empty cells: one each.
+    assert sum(1 for n in load.values() if n == 1) == 19
+
+
+def test_a_weekday_without_a_time_gets_the_quietest_hours_of_that_day(session, settings):
+    settings, calendar = configured(settings, day_start="09:00", day_end="12:00",
+                                    automated_per_hour=2)
+    person(session, weekday=1, window=9)
+    person(session, weekday=1, window=9)  # Tuesday 09:00 is full
+    for _ in range(4):
+        person(session, weekday=1)  # Tuesday, any time
+
+    assert planner.assign_slots(session, settings, calendar, NOW) == 4
+
+    load = slots(session)
+    assert load == {(1, 9): 2, (1, 10): 2, (1, 11): 2}  # their day kept, the hours spread
 
 
 def test_it_keeps_each_hour_within_capacity_while_any_has_room(session, settings):
