@@ -65,6 +65,8 @@ def planned_calls_running(runtime: Runtime) -> Iterator[PlannedCaller]:
     dialer = Dialer(settings, runtime.sessions, TwilioTelephony(settings), runtime.clock)
     caller = PlannedCaller(settings, runtime.sessions, dialer, runtime.clock,
                            news=campaign_news(settings))
+    # APScheduler logs every run at INFO (every few seconds): our jobs log what they did.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(
         timezone=settings.zone,
         # A run still going when the next is due is skipped, not doubled; after a pause,
