@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from telecare.commands import alerts, calls, campaigns, db, enrolment, run, telephony, users
+from telecare.commands import alerts, calls, campaigns, db, demo, enrolment, run, telephony, users
 from telecare.commands import devices as device_commands
 from telecare.runtime import Runtime
 from telecare.settings import SettingsError, load_settings
@@ -24,7 +24,7 @@ def telecare(ctx: click.Context) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (db.db, users.users, enrolment.import_, enrolment.seed, run.serve, run.demo,
+for command in (db.db, users.users, enrolment.import_, enrolment.seed, run.serve, demo.demo,
                 campaigns.campaigns, telephony.phone_sim, alerts.alerts_group, calls.calls_group):
     telecare.add_command(command)
 # `devices` is also the bridge's top-level package: the click groups carry a suffix.
