@@ -61,18 +61,24 @@ class _Call:
 
 
 class PlannedCaller:
+    """`daytime_only=False` rings what is due at any hour: for `telecare demo`, whose
+    simulated people answer at night too; a real service keeps the default."""
+
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], dialer: Dialer,
-                 clock: Clock, news: NewsSource | None = None, batch: int = BATCH):
+                 clock: Clock, news: NewsSource | None = None, batch: int = BATCH,
+                 daytime_only: bool = True):
         self.settings, self.sessions, self.dialer, self.clock = settings, sessions, dialer, clock
         self.calendar = CallCalendar.from_settings(settings)
         self.news, self.batch = news, batch
+        self.daytime_only = daytime_only
 
     def run_once(self) -> Sweep:
-        """One sweep: settle stale attempts, then claim and dial what is due (daytime only)."""
+        """One sweep: settle stale attempts, then claim and dial what is due (daytime only,
+        unless the caller was made with daytime_only=False)."""
         sweep = Sweep()
         now = self.clock.now()
         sweep.expired = self._expire(now)
-        if self.calendar.in_daytime(now) != now:
+        if self.daytime_only and self.calendar.in_daytime(now) != now:
             return sweep
         while True:
             calls = self._claim(now)
