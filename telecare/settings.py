@@ -166,6 +166,19 @@ class CallsSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """Storage limitation (GDPR art. 5(1)(e)): how long an ended enrolment keeps personal data."""
+
+    # Days from the end of an enrolment to the erasure of the person's personal data; their
+    # alarms and calls stay, anonymised, for the statistics. docs/data-protection.md says why
+    # a year: the questions that follow an ending (a family's, a complaint, the year's report)
+    # come within it, and the social services' own case file is kept elsewhere.
+    retention_days: int = 365
+    # Local time of the scheduler's daily erasure of what has become due.
+    erase_at: str = "03:30"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("var")
     timezone: str = "Europe/Rome"
@@ -180,6 +193,9 @@ class Settings:
     campaigns: CampaignSettings = field(default_factory=CampaignSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
     calls: CallsSettings = field(default_factory=CallsSettings)
+    log: LogSettings = field(default_factory=lambda: LogSettings())
+    service: ServiceSettings = field(default_factory=lambda: ServiceSettings())
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @property
     def database_url(self) -> str:
@@ -348,6 +364,7 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"TELECARE_WEB_PORT: expected a port number, got {settings.web.port}")
     _check_devices(settings.devices)
     _check_calls(settings.calls)
+    _check_privacy(settings.privacy)
 
 
 HOLIDAY_RULES = ("keep", "next_day", "previous_day")
@@ -399,3 +416,43 @@ def _is_clock_time(text: str) -> bool:
     hours, _, minutes = text.partition(":")
     return (hours.isdigit() and minutes.isdigit() and len(minutes) == 2
             and 0 <= int(hours) < 24 and 0 <= int(minutes) < 60)
+
+
+# At least a month, so an enrolment ended by mistake is noticed before anything is erased; at
+# most ten years, Italy's ordinary limitation period (art. 2946 c.c.): no claim outlives it.
+RETENTION_DAYS = (30, 3653)
+
+
+def _check_privacy(privacy: PrivacySettings) -> None:
+    low, high = RETENTION_DAYS
+    if not low <= privacy.retention_days <= high:
+        raise SettingsError(f"TELECARE_PRIVACY_RETENTION_DAYS: expected {low} to {high} days, "
+                            f"got {privacy.retention_days}")
+    if not _is_clock_time(privacy.erase_at):
+        raise SettingsError(f"TELECARE_PRIVACY_ERASE_AT: expected a time such as 03:30, "
+                            f"got {privacy.erase_at!r}")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How every `telecare` command logs (telecare.logs reads it)."""
+
+    # "text": one readable line per record; "json": one JSON object per line, for a log
+    # shipper (journald, Loki, Elasticsearch) to index without parsing prose.
+    format: str = "text"
+    # The root level: DEBUG, INFO, WARNING, ERROR.
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The service watching itself: each running part's beat, and when silence is a stall."""
+
+    # How often each running part (bridge, escalation engine, planned calls, campaign sweep)
+    # records in the database that it is alive and making progress.
+    beat_interval_s: int = 5
+    # A part whose latest beat is older than this is stale: /healthz answers 503 and the
+    # self-watch opens a service_stalled alarm for the supervisor.
+    stale_after_s: int = 60
+    # How often each `telecare serve` process looks at the others' beats.
+    watch_interval_s: int = 60
