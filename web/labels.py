@@ -58,6 +58,7 @@ ALARM_KINDS = {
     "missed_courtesy_calls": _l("Weekly call unanswered"),
     "device_offline": _l("Device offline"), "low_battery": _l("Low battery"),
     "power_loss": _l("Mains power lost"),
+    "service_stalled": _l("Service part stalled"),
 }
 SEXES = {"F": _l("female"), "M": _l("male")}
 LANGUAGES = {"it": "Italiano", "en": "English", "fr": "Français", "de": "Deutsch",

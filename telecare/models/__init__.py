@@ -67,3 +67,7 @@ __all__ = [
     "PlannedCallState",
     "CallAttempt", "CallOutcome", "NumberStanding", "ProcessedCallback", "SmsMessage",
 ]
+
+from telecare.models.service import ServiceBeat  # noqa: E402 (appended: the service's beats)
+
+__all__ += ["ServiceBeat"]

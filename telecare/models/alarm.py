@@ -21,6 +21,7 @@ class AlarmKind(enum.StrEnum):
     DEVICE_OFFLINE = "device_offline"
     LOW_BATTERY = "low_battery"
     POWER_LOSS = "power_loss"
+    SERVICE_STALLED = "service_stalled"  # a part of the service itself went silent
 
 
 class Severity(enum.StrEnum):
