@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -54,6 +55,9 @@ class Engine:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pool: ThreadPoolExecutor | None = None
+        # When the deciding loop last finished a round (time.monotonic()): the service's
+        # beat reads it, so an engine stuck mid-sweep stops looking alive.
+        self.progressed_at = time.monotonic()
 
     # -- running in the background -----------------------------------------------------------
 
@@ -91,6 +95,7 @@ class Engine:
                         self._send.set()  # the first calls go out while the rest is decided
                     if due < CLAIM_BATCH:
                         break
+                self.progressed_at = time.monotonic()
             except Exception:
                 # The loop outlives any one bad alarm or a database away for a moment.
                 log.exception("alerts: sweep failed; trying again")

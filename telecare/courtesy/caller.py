@@ -10,6 +10,7 @@ by downtime, are made when the calling day starts.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -71,6 +72,9 @@ class PlannedCaller:
         self.calendar = CallCalendar.from_settings(settings)
         self.news, self.batch = news, batch
         self.daytime_only = daytime_only
+        # When a sweep last got something done (time.monotonic()): the service's beat reads
+        # it, so a caller stuck mid-sweep stops looking alive, and a long one still does.
+        self.progressed_at = time.monotonic()
 
     def run_once(self) -> Sweep:
         """One sweep: settle stale attempts, then claim and dial what is due (daytime only,
@@ -78,6 +82,7 @@ class PlannedCaller:
         sweep = Sweep()
         now = self.clock.now()
         sweep.expired = self._expire(now)
+        self.progressed_at = time.monotonic()
         if self.daytime_only and self.calendar.in_daytime(now) != now:
             return sweep
         while True:
@@ -90,6 +95,7 @@ class PlannedCaller:
                     # lease runs out: it may have rung, so it is never placed again blindly.
                     log.exception("planned call %s: attempt %s failed unexpectedly",
                                   call.planned_id, call.attempt)
+                self.progressed_at = time.monotonic()
             if len(calls) < self.batch:
                 return sweep
 
