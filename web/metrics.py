@@ -12,12 +12,17 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts import kpi
+from telecare import beats
 from telecare.models import (
     Alarm,
     AlarmKind,
@@ -29,9 +34,11 @@ from telecare.models import (
     CampaignDelivery,
     DeliveryState,
     Device,
+    DeviceEvent,
     DeviceState,
     PlannedCall,
     PlannedCallState,
+    ServiceBeat,
     Severity,
 )
 from web.access import public
@@ -49,7 +56,8 @@ class TelecareCollector(Collector):
 
     def collect(self):
         yield from (self._open_alarms(), *self._answer_times(), self._devices_offline(),
-                    self._deliveries(), self._calls(), *self._planned_calls())
+                    self._deliveries(), self._calls(), *self._planned_calls(),
+                    self._device_events(), *self._service())
 
     def _open_alarms(self):
         family = GaugeMetricFamily("telecare_alarms_open",
@@ -141,6 +149,54 @@ class TelecareCollector(Collector):
                 GaugeMetricFamily("telecare_device_checks_flagged",
                                   "Alarm buttons whose test during the weekly call did not "
                                   "arrive, in the last 7 days", value=flagged))
+
+
+    def _device_events(self):
+        family = GaugeMetricFamily(
+            "telecare_mqtt_messages",
+            "Device events (MQTT QoS 1: alarm, fall, test, battery, power, and the online and "
+            "offline transitions) received in the last 24 h, by type. Heartbeats are not stored "
+            "one by one and are not counted here: see telecare_bridge_received_total",
+            labels=["type"])
+        found = dict(self.session.execute(
+            select(DeviceEvent.type, func.count())
+            .where(DeviceEvent.received_at >= self.at - WINDOW)
+            .group_by(DeviceEvent.type)).all())
+        for kind in sorted(set(found) | {"alarm", "fall", "test", "battery", "power"}):
+            family.add_metric([kind], found.get(kind, 0))
+        return family
+
+    def _service(self):
+        """The service's own parts, from their beats (telecare.beats): any process can tell."""
+        ages = GaugeMetricFamily(
+            "telecare_service_beat_age_seconds",
+            "Seconds since each part of the service (bridge, scheduler.escalation, "
+            "scheduler.planned_calls, scheduler.campaigns) last beat, whichever process: "
+            "above service.stale_after_s it is stale (and a service_stalled alarm opens)",
+            labels=["component"])
+        instances = GaugeMetricFamily(
+            "telecare_service_instances",
+            "Processes running each part that beat within service.stale_after_s",
+            labels=["component"])
+        stale_after = timedelta(seconds=runtime().settings.service.stale_after_s)
+        for name, reading in sorted(beats.latest(self.session, self.at, stale_after).items()):
+            ages.add_metric([name], reading.age_s(self.at))
+            instances.add_metric([name], reading.instances)
+        # What each bridge process has received since it started, from its latest beat: a
+        # counter per process (it starts again at 0 when the process does; rate() knows).
+        received = CounterMetricFamily(
+            "telecare_bridge_received",
+            "MQTT messages received by each bridge process since it started, by kind "
+            "(heartbeat, event, status, refused), as of its latest beat",
+            labels=["instance", "kind"])
+        for row in self.session.scalars(select(ServiceBeat).where(
+                ServiceBeat.component == beats.BRIDGE,
+                ServiceBeat.last_beat_at >= self.at - stale_after)):
+            detail = row.detail or {}
+            for kind, key in (("heartbeat", "heartbeats"), ("event", "events"),
+                              ("status", "status"), ("refused", "refused")):
+                received.add_metric([row.instance, kind], detail.get(key, 0))
+        return ages, instances, received
 
 
 @bp.get("/metrics")

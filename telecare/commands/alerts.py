@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,7 +10,10 @@ import click
 from alerts.engine import Engine
 from alerts.messages import PhoneSender
 from alerts.policy import load_book, policies_path
+from telecare import beats
 from telecare.alarms import alarm_opened
+from telecare.commands.liveness import beating, quiet_allowed
+from telecare.commands.startup import start_logging
 from telecare.commands.waiting import wait_for_stop
 from telecare.runtime import Runtime
 from telecare.telephony.calls import Dialer
@@ -49,12 +51,19 @@ def alerts_group() -> None:
 @click.pass_obj
 def run(runtime) -> None:
     """Run the escalation engine alone (the web console and the bridge run elsewhere)."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with escalation_running(runtime):
+    start_logging(runtime)
+    with beating(runtime) as beat, escalation_running(runtime) as engine:
+        beat.add(beats.ESCALATION, escalation_probe(runtime, engine))
         click.echo(f"escalation engine running (policies: {policies_path(runtime.settings)}); "
                    "Ctrl-C stops")
         wait_for_stop()
+
+
+def escalation_probe(runtime: Runtime, engine: Engine) -> beats.Probe:
+    """Alive while the engine's deciding loop finishes its rounds (every sweep interval)."""
+    return beats.progress_probe(
+        lambda: engine.progressed_at,
+        quiet_allowed(runtime, runtime.settings.alerts.sweep_interval_ms / 1000))
 
 
 @alerts_group.command("policies")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -16,12 +19,18 @@ from campaigns.districts import place_enrollees, recipients_by_district
 from campaigns.geography import recipients_by_municipality, shipped_neighbours, target_area
 from campaigns.heat import HeatCoverage, import_bulletin
 from campaigns.phone import TelephonySender
+from telecare import beats
+from telecare.clock import Clock
+from telecare.commands.startup import start_logging
 from telecare.db import session_scope
 from telecare.enrolment.municipalities import lookup
+from telecare.runtime import Runtime
 from telecare.settings import config_dir
 from telecare.telephony.calls import Dialer
 from telecare.telephony.sms import Messenger
 from telecare.telephony.twilio_adapter import TwilioTelephony
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -147,11 +156,9 @@ def _districts(runtime):
 @click.pass_obj
 def sweep(runtime, once: bool) -> None:
     """Deliver due warnings through the telephony settings until SIGTERM or Ctrl-C."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    start_logging(runtime)
     settings = runtime.settings
-    telephony = TwilioTelephony(settings)
-    sender = TelephonySender(Dialer(settings, runtime.sessions, telephony, runtime.clock),
-                             Messenger(settings, runtime.sessions, telephony, runtime.clock))
+    sender = _sender(runtime)
     coverage = HeatCoverage.from_toml(config_dir() / "heat.toml")
     languages = settings.enrolment.languages
     if once:
@@ -168,3 +175,57 @@ def sweep(runtime, once: bool) -> None:
                            runtime.clock, stop, coverage, languages)
     except KeyboardInterrupt:
         stop.set()
+
+
+def _sender(runtime: Runtime) -> TelephonySender:
+    settings = runtime.settings
+    telephony = TwilioTelephony(settings)
+    return TelephonySender(Dialer(settings, runtime.sessions, telephony, runtime.clock),
+                           Messenger(settings, runtime.sessions, telephony, runtime.clock))
+
+
+class _Progressing:
+    """The loop's clock and sender, marking progress as the loop uses them: it reads the
+    clock once per pass and the sender once per warning placed, so a long pass of throttled
+    calls still shows progress, and a pass stuck anywhere shows none."""
+
+    def __init__(self, clock: Clock, sender: TelephonySender, progress: beats.Progress):
+        self.clock, self.sender, self.progress = clock, sender, progress
+
+    def now(self):
+        self.progress.mark()
+        return self.clock.now()
+
+    def send(self, **message) -> str:
+        try:
+            return self.sender.send(**message)
+        finally:
+            self.progress.mark()
+
+
+@contextmanager
+def campaigns_running(runtime: Runtime) -> Iterator[beats.Progress]:
+    """The warnings' delivery loop (`campaigns sweep`) on a thread, for the scheduler role.
+
+    Several scheduler processes may run it at once: each pass claims its deliveries. On
+    leaving, the pass under way is finished before the block ends.
+    """
+    settings = runtime.settings
+    progress = beats.Progress()
+    both = _Progressing(runtime.clock, _sender(runtime), progress)
+    coverage = HeatCoverage.from_toml(config_dir() / "heat.toml")
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=campaign_sweep.run, name="campaigns-sweep",
+        args=(runtime.sessions, both, settings.campaigns, settings.zone, both, stop, coverage,
+              settings.enrolment.languages), daemon=True)
+    thread.start()
+    try:
+        yield progress
+    finally:
+        stop.set()
+        started = time.monotonic()
+        thread.join(timeout=60)
+        if thread.is_alive():
+            log.warning("campaigns: the pass under way did not finish in %.0fs",
+                        time.monotonic() - started)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import signal
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -15,12 +16,16 @@ from devices.broker import BrokerError, Mosquitto, add_password
 from devices.connection import BrokerAddress
 from devices.protocol import SERIAL
 from devices.simulator import Behaviour, Fleet, ensure_devices
-from telecare import audit
+from telecare import audit, beats
 from telecare.actor import Actor
+from telecare.commands.liveness import beating, bridge_probe, quiet_allowed
+from telecare.commands.startup import start_logging
 from telecare.commands.waiting import wait_for_stop
 from telecare.db import session_scope
 from telecare.models import Device, DeviceKind
 from telecare.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 @click.group("devices")
@@ -59,18 +64,35 @@ def embedded_address(runtime: Runtime) -> BrokerAddress:
     return BrokerAddress("127.0.0.1", int(port_file.read_text().strip()))
 
 
+@contextmanager
+def bridge_running(runtime: Runtime) -> Iterator[Bridge]:
+    """The bridge (and, if embedded, its Mosquitto) for as long as the block runs.
+
+    Leaving the block is the bridge's graceful stop: its event worker finishes and commits
+    the batch it holds and acknowledges only that; what paho received after is never
+    acknowledged, and the broker redelivers it, with anything queued meanwhile, to the next
+    bridge on the same persistent session (the disconnect keeps the session and its
+    subscriptions: unsubscribing would drop both).
+    """
+    with broker_address(runtime) as address:
+        running = Bridge(runtime, address).start()
+        click.echo(f"bridge: running against {address.host}:{address.port}")
+        try:
+            yield running
+        finally:
+            log.info("bridge: stopping: finishing the batch in hand; the rest is redelivered")
+            running.stop()
+            log.info("bridge: stopped")
+
+
 @devices_group.command()
 @click.pass_obj
 def bridge(runtime: Runtime) -> None:
     """Run the MQTT bridge and the heartbeat watchdog until SIGTERM or Ctrl-C."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with broker_address(runtime) as address:
-        running = Bridge(runtime, address).start()
-        click.echo(f"bridge: running against {address.host}:{address.port}", err=False)
-        try:
-            wait_for_stop()
-        finally:
-            running.stop()
+    start_logging(runtime)
+    with beating(runtime) as beat, bridge_running(runtime) as running:
+        beat.add(beats.BRIDGE, bridge_probe(running, quiet_allowed(runtime)))
+        wait_for_stop()
 
 
 @devices_group.command()
@@ -129,7 +151,7 @@ def simulate_group() -> None:
 def simulate_devices(runtime: Runtime, count: int, period_s: int, connections: int,
                      duration: float | None, seed: int) -> None:
     """Publish a realistic fleet to the broker the bridge listens on (devices SIM-000001...)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    start_logging(runtime)
     address = embedded_address(runtime)
     serials = ensure_devices(runtime.sessions, count, period_s, now=runtime.clock.now())
     fleet = Fleet(address, serials, connections=connections,

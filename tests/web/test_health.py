@@ -17,8 +17,10 @@ def test_it_answers_503_when_the_database_is_unreachable(runtime, tmp_path):
     app = create_app(runtime, {"TESTING": True})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.get_json() == {"status": "unavailable", "database": "unreachable",
-                                   "time": "2026-11-28T10:00:00+00:00"}
+    body = response.get_json()
+    assert {k: body[k] for k in ("status", "database", "reasons", "time")} == {
+        "status": "unavailable", "database": "unreachable", "reasons": ["database: unreachable"],
+        "time": "2026-11-28T10:00:00+00:00"}
 
 
 def test_it_trusts_forwarded_headers_only_when_told_to(settings, session_factory):
