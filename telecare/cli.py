@@ -6,7 +6,18 @@ import sys
 
 import click
 
-from telecare.commands import alerts, calls, campaigns, db, demo, enrolment, run, telephony, users
+from telecare.commands import (
+    alerts,
+    calls,
+    campaigns,
+    db,
+    demo,
+    enrolment,
+    privacy,
+    run,
+    telephony,
+    users,
+)
 from telecare.commands import devices as device_commands
 from telecare.runtime import Runtime
 from telecare.settings import SettingsError, load_settings
@@ -25,7 +36,8 @@ def telecare(ctx: click.Context) -> None:
 
 
 for command in (db.db, users.users, enrolment.import_, enrolment.seed, run.serve, demo.demo,
-                campaigns.campaigns, telephony.phone_sim, alerts.alerts_group, calls.calls_group):
+                campaigns.campaigns, telephony.phone_sim, alerts.alerts_group, calls.calls_group,
+                privacy.privacy_group):
     telecare.add_command(command)
 # `devices` is also the bridge's top-level package: the click groups carry a suffix.
 telecare.add_command(device_commands.devices_group)

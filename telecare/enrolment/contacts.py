@@ -13,6 +13,7 @@ from telecare.actor import Actor
 from telecare.enrolment.record import ContactInput, _read_contacts
 from telecare.errors import N_, FieldError, ValidationFailed
 from telecare.models import Contact, Enrollee
+from telecare.privacy import erasure
 from telecare.settings import EnrolmentSettings
 
 _PREFIX = "contacts[1]."
@@ -34,6 +35,7 @@ def read_contact(raw: Mapping, policy: EnrolmentSettings) -> ContactInput:
 def add_contact(session: Session, enrollee: Enrollee, data: ContactInput, actor: Actor,
                 now: datetime) -> Contact:
     """The new contact goes last on the ladder."""
+    erasure.refuse_if_erased(enrollee)
     contact = Contact(position=len(enrollee.contacts), **asdict(data))
     enrollee.contacts.append(contact)
     session.flush()

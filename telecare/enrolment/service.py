@@ -13,6 +13,7 @@ from telecare.actor import Actor
 from telecare.enrolment.record import EnrolleeInput
 from telecare.errors import N_, FieldError, ValidationFailed
 from telecare.models import Contact, Enrollee, EnrolleePhone, EnrolleeState
+from telecare.privacy import erasure
 
 SCALAR_FIELDS = [
     "first_name", "last_name", "sex", "birth_date", "codice_fiscale", "language",
@@ -60,6 +61,7 @@ def already_enrolled(existing: Enrollee) -> FieldError:
 def update(session: Session, enrollee: Enrollee, data: EnrolleeInput, actor: Actor,
            now: datetime) -> list[str]:
     """Replace the record's details; returns the names of the fields that changed."""
+    erasure.refuse_if_erased(enrollee)
     if data.codice_fiscale != enrollee.codice_fiscale:
         existing = current_enrolment(session, data.codice_fiscale)
         if existing is not None and existing.id != enrollee.id:
@@ -87,8 +89,9 @@ def change_state(session: Session, enrollee: Enrollee, state: EnrolleeState, rea
     enrollee.state_changed_at = enrollee.updated_at = now
     action = {EnrolleeState.ACTIVE: "reactivate", EnrolleeState.SUSPENDED: "suspend",
               EnrolleeState.ENDED: "end"}[state]
-    audit.record(session, actor, action, "enrollee", enrollee.id, now,
-                 previous=previous.value, reason=reason.strip())
+    # Not the reason: it is free text ("moved to her daughter's", "hospital stay") and the
+    # audit log, which nothing may change, must hold no personal data to erase later.
+    audit.record(session, actor, action, "enrollee", enrollee.id, now, previous=previous.value)
 
 
 def viewed(session: Session, enrollee: Enrollee, actor: Actor, now: datetime) -> None:

@@ -102,6 +102,10 @@ class Enrollee(Base):
     enrolled_at: Mapped[datetime]
     state_changed_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # When the personal data were erased (telecare.privacy), the retention after the end of
+    # the enrolment having passed: the row stays, anonymised, so its alarms and calls still
+    # count in the statistics. NULL while the record holds the person's data.
+    erased_at: Mapped[datetime | None]
 
     phones: Mapped[list[EnrolleePhone]] = relationship(
         back_populates="enrollee", order_by="EnrolleePhone.position", cascade="all, delete-orphan"
@@ -113,6 +117,10 @@ class Enrollee(Base):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def key_holders(self) -> list[Contact]:
