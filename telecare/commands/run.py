@@ -54,6 +54,7 @@ def serve(runtime, host, port, threads, role) -> None:
 
 def _start(stack: ExitStack, runtime: Runtime, role: str, host, port, threads) -> None:
     """Start the role's parts on `stack`, which stops them in the reverse order."""
+    from campaigns import sweep as campaign_sweep
     from telecare.commands.alerts import escalation_probe, escalation_running
     from telecare.commands.campaigns import campaigns_running
     from telecare.commands.devices import bridge_running
@@ -77,8 +78,8 @@ def _start(stack: ExitStack, runtime: Runtime, role: str, host, port, threads) -
         beat.add(beats.PLANNED_CALLS, beats.progress_probe(
             lambda: caller.progressed_at, quiet_allowed(runtime, settings.calls.sweep_interval_s)))
         progress = stack.enter_context(campaigns_running(runtime))
-        beat.add(beats.CAMPAIGNS, beats.progress_probe(lambda: progress.at,
-                                                       quiet_allowed(runtime)))
+        beat.add(beats.CAMPAIGNS, beats.progress_probe(
+            lambda: progress.at, quiet_allowed(runtime, campaign_sweep.IDLE_SECONDS)))
     # Every process watches the beats, so a silent part is noticed while any process lives.
     stack.enter_context(self_watch_running(runtime))
     if role in ("all", "web"):
