@@ -9,7 +9,7 @@ Every process beats for the parts it runs (telecare.beats) and watches the other
 (telecare.selfwatch). SIGTERM (or Ctrl-C) stops it in order, newest part first: the web
 server stops accepting and finishes its requests; the sweeps finish the pass under way; the
 bridge commits and acknowledges what it holds and leaves the rest to the broker; the last
-beats say "stopped". A second signal ends the process at once.
+beats say "stopped". A second Ctrl-C ends the process at once.
 """
 
 from __future__ import annotations
@@ -110,14 +110,20 @@ def serve_web(runtime: Runtime, host, port, threads) -> None:
 
 def _stop_on_signals() -> threading.Event:
     """Set on the first SIGTERM or Ctrl-C, from the very start (a stop asked during start-up
-    is honoured once started); the second one ends the process at once."""
+    is honoured once started). A second Ctrl-C ends the process at once (someone at the
+    terminal is in a hurry); a second SIGTERM changes nothing: the stop is under way, and a
+    supervisor that wants it over sends SIGKILL."""
     stop = threading.Event()
 
     def handle(signum, _frame) -> None:
+        name = signal.Signals(signum).name
         if stop.is_set():
-            log.warning("serve: %s again: ending at once", signal.Signals(signum).name)
-            os._exit(1)
-        log.info("serve: %s received", signal.Signals(signum).name)
+            if signum == signal.SIGINT:
+                log.warning("serve: %s again: ending at once", name)
+                os._exit(1)
+            log.info("serve: %s again: already stopping", name)
+            return
+        log.info("serve: %s received", name)
         stop.set()
 
     signal.signal(signal.SIGTERM, handle)
