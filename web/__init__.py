@@ -67,6 +67,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         kpi,
         metrics,
         policies,
+        privacy,
         twilio,
     )
 
@@ -79,6 +80,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.register_blueprint(alarms.bp)
     app.register_blueprint(calls.bp)
+    app.register_blueprint(privacy.bp)
     access.csrf.exempt(api.bp)  # bearer tokens only, never the session cookie
     access.csrf.exempt(twilio.bp)  # Twilio's signature instead of a session and a CSRF token
     if settings.web.trusted_proxies:

@@ -15,6 +15,7 @@ from telecare.enrolment.rules import age_on
 from telecare.enrolment.search import search_enrollees
 from telecare.errors import FieldError, ValidationFailed
 from telecare.models import Device, Enrollee, EnrolleeState
+from telecare.privacy import erasure
 from web import enrollee_form
 from web.access import READERS, WRITERS, actor, roles
 from web.db import db, now, runtime, today
@@ -95,7 +96,17 @@ def card(enrollee_id: int):
     return render_template("enrollees/card.html", enrollee=enrollee, devices=devices,
                            municipality=lookup(enrollee.municipality_istat),
                            age=age_on(enrollee.birth_date, today()),
-                           planned_calls=worklist.recent_calls(db(), enrollee.id, RECENT_CALLS))
+                           planned_calls=worklist.recent_calls(db(), enrollee.id, RECENT_CALLS),
+                           **_retention(enrollee))
+
+
+def _retention(enrollee: Enrollee) -> dict:
+    """When an ended record's personal data go, and what holds them back past that day."""
+    privacy = runtime().settings.privacy
+    due = erasure.due_at(enrollee, privacy)
+    waiting = erasure.unresolved_alarms(db(), enrollee.id) if due and due <= now() else []
+    return {"erasure_due": due, "erasure_waits_for": waiting,
+            "retention_days": privacy.retention_days}
 
 
 
@@ -126,6 +137,10 @@ def create():
 @roles(*WRITERS)
 def edit(enrollee_id: int):
     enrollee = get_enrollee(enrollee_id)
+    if enrollee.erased:
+        flash(_("This record's personal data were erased: if the person comes back, enrol them "
+                "again."), "error")
+        return redirect(url_for(".card", enrollee_id=enrollee.id))
     if request.method == "GET":
         return _form_page(enrollee_form.from_enrollee(enrollee), [], enrollee=enrollee)
     form = enrollee_form.from_request(request.form, with_contacts=False,

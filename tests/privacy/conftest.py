@@ -71,7 +71,8 @@ def _e164(number: str) -> str:
 
 def make_person(session, settings, *, first: str, last: str, street: str, phone: str,
                 mobile: str, contact: str, contact_phone: str, health: str, note: str,
-                serial: str, born: date = date(1938, 4, 17), sex: str = "F") -> Person:
+                serial: str, born: date = date(1938, 4, 17), sex: str = "F",
+                ended: datetime = ENDED) -> Person:
     raw = {
         "first_name": first, "last_name": last, "sex": sex, "birth_date": born.isoformat(),
         "codice_fiscale": codicefiscale.encode(lastname=last, firstname=first, gender=sex,
@@ -161,9 +162,9 @@ def make_person(session, settings, *, first: str, last: str, street: str, phone:
                                       note=note, call_attempt_id=weekly_call.id,
                                       detail=f"answered on {person_number}"))
     later = PlannedCall(enrollee_id=enrollee.id, kind=CallKind.COURTESY, mode=CallMode.OPERATOR,
-                        occasion=(ENDED + timedelta(days=3)).date(),
-                        planned_at=ENDED + timedelta(days=3),
-                        next_attempt_at=ENDED + timedelta(days=3),
+                        occasion=(ended + timedelta(days=3)).date(),
+                        planned_at=ended + timedelta(days=3),
+                        next_attempt_at=ended + timedelta(days=3),
                         state=PlannedCallState.PLANNED, created_at=weekly, updated_at=weekly)
     session.add_all([planned, later])
 
@@ -190,7 +191,7 @@ def make_person(session, settings, *, first: str, last: str, street: str, phone:
 
     service.viewed(session, enrollee, OPERATOR, pressed)
     service.change_state(session, enrollee, EnrolleeState.ENDED,
-                         f"Trasferita dalla figlia in {street}", SOCIAL_WORKER, ENDED)
+                         f"Trasferita dalla figlia in {street}", SOCIAL_WORKER, ended)
     session.commit()
     secrets = [first, last, enrollee.codice_fiscale, street, contact, health, note,
                person_number, numbers[1], contact_number, phone.replace(" ", "")]
@@ -223,3 +224,8 @@ def due_day(settings) -> datetime:
 def enrollee(session, person: Person) -> Enrollee:
     session.expire_all()
     return session.get(Enrollee, person.enrollee_id)
+
+
+# The console's fixtures (an app on this test's transaction, a user of every role, a login),
+# for the pages that show an ended or erased record.
+from tests.web.conftest import app, client, login, runtime, users  # noqa: E402, F401
