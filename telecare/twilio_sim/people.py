@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -17,15 +18,25 @@ class Behaviour(enum.StrEnum):
     INVALID = "invalid"  # not a valid number: the API refuses it with 21211
 
 
+# What a person does on hearing a line, besides pressing keys: the demo's people press
+# their alarm pendant when the weekly call asks them to. Called on the call's own thread.
+Listener = Callable[["Person", str], None]
+
+
 @dataclass
 class Person:
-    """A scripted callee. `keys`: one entry per prompt, "" for silence; None: a test drives."""
+    """A scripted callee. `keys`: one entry per prompt, "" for silence; None: a test drives.
+
+    `on_hear`, if given, is told each line the person hears (in order, as it is spoken), so
+    a simulation can make them act in the world outside the call.
+    """
 
     number: str
     behaviour: Behaviour = Behaviour.ANSWER
     keys: list[str] | None = None
     sms_status: str = "delivered"  # or "undelivered", "failed"
     heard: list[str] = field(default_factory=list)
+    on_hear: Listener | None = field(default=None, repr=False, compare=False)
 
     @property
     def interactive(self) -> bool:

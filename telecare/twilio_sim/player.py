@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 # A TwiML loop (Redirect to itself forever) is the app's bug: stop and report it.
 MAX_DOCUMENTS = 30
 HANG_UP = object()
+GATHER_TIMEOUT = "5"  # Twilio's default <Gather timeout>, seconds
 
 
 def _spoken(say) -> str:
@@ -143,7 +144,7 @@ class CallPlayer:
                 for inner in verb:
                     if inner.tag == "Say" and self._hear(_spoken(inner)):
                         return None
-                key = self._key()
+                key = self._key(float(verb.get("timeout", GATHER_TIMEOUT) or GATHER_TIMEOUT))
                 if key is HANG_UP:
                     return None
                 if key:
@@ -168,8 +169,9 @@ class CallPlayer:
         return None
 
     def _pause(self, seconds: float) -> bool:
-        """A <Pause>: `seconds` times the stand-in's pause_scale of silence (0 by default:
-        simulated time, nobody waits); True if the call is hung up meanwhile."""
+        """Silence on the line (a <Pause>, a scripted person's silence at a <Gather>):
+        `seconds` times the stand-in's pause_scale (0 by default: simulated time, nobody
+        waits); True if the call is hung up meanwhile."""
         if self.pause_scale > 0:
             return self.call.hang_up_requested.wait(seconds * self.pause_scale)
         return False
@@ -182,17 +184,29 @@ class CallPlayer:
         line = " ".join(text.split())
         self.call.heard.append(line)
         self.person.heard.append(line)
+        if self.person.on_hear is not None:
+            try:
+                self.person.on_hear(self.person, line)
+            except Exception:  # what the person does next is theirs: the call goes on
+                log.exception("call %s: the listener of %s failed", self.call.sid,
+                              self.person.number)
         return self.person.behaviour == Behaviour.HANG_UP
 
-    def _key(self):
-        if self.person.behaviour == Behaviour.VOICEMAIL:
-            return ""
+    def _key(self, timeout: float):
+        """The key pressed at a <Gather>: "" for silence, HANG_UP if the call ends instead."""
         if self.person.interactive:
             try:
                 key = self.call.keys.get(timeout=self.press_wait)
             except queue.Empty:
                 return ""
             return HANG_UP if key is None else key
-        key = self.person.next_key(self.prompts)
-        self.prompts += 1
+        if self.person.behaviour == Behaviour.VOICEMAIL:
+            key = ""
+        else:
+            key = self.person.next_key(self.prompts)
+            self.prompts += 1
+        # A scripted silence lasts the <Gather>'s timeout, scaled like a <Pause>: the app
+        # may be waiting for something to happen meanwhile (the alarm button's signal).
+        if not key and self._pause(timeout):
+            return HANG_UP
         return key

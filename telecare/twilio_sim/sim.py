@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 import requests
 from twilio.request_validator import RequestValidator
@@ -26,10 +27,14 @@ class TwilioSim:
     def __init__(self, account_sid: str, auth_token: str, *, host: str = "127.0.0.1",
                  port: int = 0, sms_url: str = "", press_wait: float = 10.0,
                  default: Behaviour = Behaviour.ANSWER, default_keys: list[str] | None = None,
-                 pause_scale: float = 0.0):
+                 pause_scale: float = 0.0, cast: Callable[[str], Person] | None = None):
         self.account_sid, self.auth_token = account_sid, auth_token
-        # <Pause length="10"> lasts 10 × this many real seconds for scripted people.
+        # <Pause length="10">, and a scripted person's silence at a <Gather timeout="10">,
+        # last 10 × this many real seconds (0: simulated time, nobody waits).
         self.pause_scale = pause_scale
+        # Who is at a number nobody has scripted (the demo's varied city); None: everybody
+        # there behaves as `default`, pressing `default_keys`.
+        self.cast = cast
         self.sms_url = sms_url  # where inbound SMS are posted (our /twilio/sms/inbound)
         self.press_wait = press_wait
         self.default, self.default_keys = default, default_keys
@@ -77,7 +82,8 @@ class TwilioSim:
                 behaviour = Behaviour(behaviour) if behaviour else self.default
                 self.people[number] = Person(number, behaviour, keys, **options)
             elif number not in self.people:
-                self.people[number] = Person(number, self.default, self.default_keys)
+                self.people[number] = (self.cast(number) if self.cast is not None
+                                       else Person(number, self.default, self.default_keys))
             return self.people[number]
 
     def phone(self, number: str) -> Phone:
