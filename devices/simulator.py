@@ -3,13 +3,20 @@
 Many devices share a few MQTT connections (a device's topics are in the message, not the
 connection), so 100,000 devices fit on one machine. That needs a broker that lets one client
 write many devices' topics: the embedded one, or a test user outside the %u ACL.
+
+Besides chance, the fleet takes orders from other threads (`press`, `lose`): the demo's
+people press their pendant when a weekly call asks them to, and its script loses one device
+for good. Everything is still published from the fleet's own loop, so each device's `seq`
+grows by exactly one per event.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -39,6 +46,7 @@ class Behaviour:
     drop_off: float = 1 / 50_000  # goes silent (a flat battery, out of range)...
     come_back_s: float = 300.0  # ...and returns after about this long
     last_will: float = 0.3  # share of drop-offs that announce themselves "offline"
+    nearly_flat: float = 0.0  # share of devices switched on with a battery just above 20%
 
 
 @dataclass
@@ -56,6 +64,11 @@ class FleetStats:
     events: dict[str, int] = field(default_factory=dict)
     drop_offs: int = 0
     pressed: set[str] = field(default_factory=set)  # devices that sent an alarm or a fall
+    lost: set[str] = field(default_factory=set)  # devices gone for good (`Fleet.lose`)
+
+
+# What another thread can ask a device to do: one of the protocol's events, or go for good.
+ORDERS = frozenset({"alarm", "fall", "test", "lose"})
 
 
 def ensure_devices(sessions: sessionmaker[Session], count: int, period_s: int,
@@ -88,8 +101,13 @@ class Fleet:
         self.rng = random.Random(seed)
         # Sequence numbers start from the clock so a restarted simulator never repeats one.
         base = int(time.time() * 1000)
-        self.devices = [SimDevice(s, base, self.rng.randint(40, 100)) for s in serials]
+        self.devices = [SimDevice(s, base, self._battery()) for s in serials]
+        self._index = {device.serial: i for i, device in enumerate(self.devices)}
         self.stats = FleetStats()
+        # Orders from other threads, by when they are due: (monotonic, order, index, what).
+        self._orders: list[tuple[float, int, int, str]] = []
+        self._orders_lock = threading.Lock()
+        self._order_numbers = itertools.count()
         self.clients = []
         for n in range(max(1, connections)):
             client = make_client(address, f"telecare-sim-{n}-{base}")
@@ -104,8 +122,56 @@ class Fleet:
         heapq.heapify(self._due)
         self._stop = threading.Event()
 
+    def _battery(self) -> int:
+        # (No draw when no device starts flat: a seed gives the fleet it always gave.)
+        if self.behaviour.nearly_flat and self.rng.random() < self.behaviour.nearly_flat:
+            return self.rng.randint(21, 23)
+        return self.rng.randint(40, 100)
+
     def _client(self, index: int):
         return self.clients[index % len(self.clients)]
+
+    # -- orders from other threads -------------------------------------------------------------
+
+    def press(self, serial: str, kind: str = "alarm", after_s: float = 0.0) -> bool:
+        """Have the device send `kind` (alarm, fall, test) in `after_s` seconds; any thread.
+
+        False if the fleet has no such device. A device silent by then sends nothing: out of
+        range, its press is lost, as a real one's would be.
+        """
+        return self._order(serial, kind, after_s)
+
+    def lose(self, serial: str, after_s: float = 0.0) -> bool:
+        """The device goes silent for good in `after_s` seconds, saying "offline" first (its
+        Last Will, as when its battery dies); any thread."""
+        return self._order(serial, "lose", after_s)
+
+    def _order(self, serial: str, what: str, after_s: float) -> bool:
+        if what not in ORDERS:
+            raise ValueError(f"{what!r}: a device can be told {', '.join(sorted(ORDERS))}")
+        index = self._index.get(serial)
+        if index is None:
+            return False
+        with self._orders_lock:
+            heapq.heappush(self._orders, (time.monotonic() + max(0.0, after_s),
+                                          next(self._order_numbers), index, what))
+        return True
+
+    def _carry_out_orders(self, now: float) -> None:
+        while True:
+            with self._orders_lock:
+                if not self._orders or self._orders[0][0] > now:
+                    return
+                _, _, index, what = heapq.heappop(self._orders)
+            device = self.devices[index]
+            if device.silent_until > now:
+                continue
+            if what == "lose":
+                device.silent_until = math.inf
+                self.stats.lost.add(device.serial)
+                self.publish(index, "status", "offline", qos=1)
+            else:
+                self.event(index, what)
 
     def publish(self, index: int, leaf: str, payload: dict | str, qos: int) -> None:
         device = self.devices[index]
@@ -125,6 +191,7 @@ class Fleet:
     def step(self, now: float) -> int:
         """Publish everything due by `now`; returns how many heartbeats went out."""
         b, rng, sent = self.behaviour, self.rng, 0
+        self._carry_out_orders(now)
         while self._due and self._due[0][0] <= now:
             _, index = heapq.heappop(self._due)
             device = self.devices[index]
