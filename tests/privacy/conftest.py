@@ -228,4 +228,4 @@ def enrollee(session, person: Person) -> Enrollee:
 
 # The console's fixtures (an app on this test's transaction, a user of every role, a login),
 # for the pages that show an ended or erased record.
-from tests.web.conftest import app, client, login, runtime, users  # noqa: E402, F401
+from tests.web.conftest import app, client, login, runtime, tokens, users  # noqa: E402, F401

@@ -16,6 +16,7 @@ from telecare.models import AlarmKind, AuditEntry, Role, Severity
 from telecare.privacy import erasure
 from tests.conftest import NOW
 from tests.privacy.conftest import ENDED, make_person
+from tests.web.conftest import bearer
 
 # The console's clock stands at NOW: this person ended ten days before it.
 RECENTLY_ENDED = NOW - timedelta(days=10)
@@ -104,7 +105,10 @@ def test_an_erased_record_shows_as_erased_everywhere(client, login, erased, bort
     assert f"Scheda cancellata {erased.enrollee_id}" in listing and "Guzzetti" in listing
     history = page(client, "/alarms/resolved")
     alarm_page = page(client, f"/alarms/{erased.alarm_ids[0]}")
-    for text in (card, listing, history, alarm_page):
+    others = [page(client, url) for url in (f"/alarms/{erased.alarm_ids[0]}/panel", "/",
+                                            "/devices", f"/devices/{erased.device_id}",
+                                            "/audit?entity_type=enrollee")]
+    for text in (card, listing, history, alarm_page, *others):
         for secret in erased.secrets:
             assert secret not in text, secret
     assert "Guzzetti" in history
@@ -121,3 +125,14 @@ def test_an_erased_record_cannot_be_edited(client, login, erased):
     response = client.get(f"/enrollees/{erased.enrollee_id}/edit")
     assert response.status_code == 302
     assert "cancellati" in page(client, f"/enrollees/{erased.enrollee_id}")
+
+
+def test_the_api_serves_an_erased_record_without_personal_data(client, tokens, erased):
+    response = client.get(f"/api/v1/enrollees/{erased.enrollee_id}",
+                          headers=bearer(tokens[Role.SOCIAL_WORKER]))
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert all(secret not in text for secret in erased.secrets)
+    listing = client.get("/api/v1/enrollees?state=ended",
+                         headers=bearer(tokens[Role.SOCIAL_WORKER]))
+    assert listing.status_code == 200
