@@ -136,3 +136,12 @@ def test_the_api_serves_an_erased_record_without_personal_data(client, tokens, e
     listing = client.get("/api/v1/enrollees?state=ended",
                          headers=bearer(tokens[Role.SOCIAL_WORKER]))
     assert listing.status_code == 200
+
+
+def test_a_contact_cannot_be_added_to_an_erased_record(client, login, erased):
+    login(Role.SOCIAL_WORKER)
+    response = client.post(f"/enrollees/{erased.enrollee_id}/contacts/new",
+                           data={"name": "Nuova Persona", "relation": "friend",
+                                 "phone": "333 999 8888"})
+    assert response.status_code == 422
+    assert "la persona va iscritta di nuovo" in response.get_data(as_text=True)
