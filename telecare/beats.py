@@ -184,7 +184,9 @@ class Beats:
                 log.exception("service beats: probing %s failed", component)
                 continue
             if stopped:
-                alive.append((component, detail | {"stopped": True}))
+                # A part that had stalled stays stale: its last beat is not refreshed.
+                if ok or self._alive.get(component):
+                    alive.append((component, detail | {"stopped": True}))
                 continue
             was = self._alive.get(component)
             self._alive[component] = ok

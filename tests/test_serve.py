@@ -263,6 +263,26 @@ def test_a_silent_part_opens_one_alarm_cleared_when_it_beats_again(session):
     assert session.query(Alarm).filter(Alarm.kind == AlarmKind.SERVICE_STALLED).count() == 2
 
 
+def test_rows_of_long_gone_processes_are_forgotten_but_a_parts_newest_is_kept(session):
+    add_beat(session, beats.BRIDGE, 8 * 86400, instance="old:1")
+    add_beat(session, beats.BRIDGE, 2, instance="new:2")
+    add_beat(session, beats.CAMPAIGNS, 9 * 86400, instance="old:3")
+    assert beats.forget_old(session, NOW, timedelta(days=7)) == 1
+    left = session.execute(select(ServiceBeat.component, ServiceBeat.instance)).all()
+    assert sorted(left) == [(beats.BRIDGE, "new:2"), (beats.CAMPAIGNS, "old:3")]
+
+
+def test_a_stalled_part_is_not_refreshed_by_its_process_stopping(session_factory):
+    progress = {"ok": True}
+    beat = beats.Beats(session_factory, Clock(), 60)
+    beat.add(beats.ESCALATION, lambda: (progress["ok"], {}))
+    beat.add(beats.CAMPAIGNS, lambda: (True, {}))
+    assert beat.beat_once() == [beats.ESCALATION, beats.CAMPAIGNS]
+    progress["ok"] = False
+    assert beat.beat_once() == [beats.CAMPAIGNS]
+    assert beat.beat_once(stopped=True) == [beats.CAMPAIGNS]
+
+
 def test_watchers_in_several_processes_open_one_alarm_per_part(server_database):
     engine = make_engine(server_database)
     sessions = make_session_factory(engine)
