@@ -1,7 +1,8 @@
 """`telecare serve`: the service for production, in one process or one per role.
 
 Roles: `web` (console, API, Twilio webhooks), `bridge` (MQTT devices), `scheduler` (the
-escalation engine, the planned calls, the warnings' delivery), `all` (the three). Any number
+escalation engine, the planned calls, the warnings' delivery, the daily erasure of expired
+records), `all` (the three). Any number
 of processes of each role may share one PostgreSQL database and one MQTT 5 broker (bridges
 with mqtt.shared_group set): every piece of work is claimed in the database by one of them.
 
@@ -65,6 +66,7 @@ def _start(stack: ExitStack, runtime: Runtime, role: str, host, port, threads) -
         self_watch_running,
     )
     from telecare.commands.planned_calls import planned_calls_running
+    from telecare.commands.privacy import privacy_running
 
     settings = runtime.settings
     beat = stack.enter_context(beating(runtime))
@@ -80,6 +82,8 @@ def _start(stack: ExitStack, runtime: Runtime, role: str, host, port, threads) -
         progress = stack.enter_context(campaigns_running(runtime))
         beat.add(beats.CAMPAIGNS, beats.progress_probe(
             lambda: progress.at, quiet_allowed(runtime, campaign_sweep.IDLE_SECONDS)))
+        # Once a day: ended enrolments past their retention lose their personal data.
+        stack.enter_context(privacy_running(runtime))
     # Every process watches the beats, so a silent part is noticed while any process lives.
     stack.enter_context(self_watch_running(runtime))
     if role in ("all", "web"):
