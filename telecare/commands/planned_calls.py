@@ -82,4 +82,5 @@ def planned_calls_running(runtime: Runtime) -> Iterator[PlannedCaller]:
     try:
         yield caller
     finally:
+        caller.stop()  # a sweep under way gives back what it has not dialled yet
         scheduler.shutdown(wait=True)

@@ -10,6 +10,7 @@ by downtime, are made when the calling day starts.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,12 @@ class PlannedCaller:
         # When a sweep last got something done (time.monotonic()): the service's beat reads
         # it, so a caller stuck mid-sweep stops looking alive, and a long one still does.
         self.progressed_at = time.monotonic()
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Finish the call being dialled and give the rest of the batch back, uncounted: at
+        one call a second a morning's batch would outlast a service manager's stop timeout."""
+        self._stopping.set()
 
     def run_once(self) -> Sweep:
         """One sweep: settle stale attempts, then claim and dial what is due (daytime only,
@@ -85,9 +92,13 @@ class PlannedCaller:
         self.progressed_at = time.monotonic()
         if self.daytime_only and self.calendar.in_daytime(now) != now:
             return sweep
-        while True:
+        while not self._stopping.is_set():
             calls = self._claim(now)
-            for call in calls:
+            for index, call in enumerate(calls):
+                if self._stopping.is_set():
+                    for left in calls[index:]:
+                        self._give_back(left, now)
+                    return sweep
                 try:
                     self._dial(call, sweep)
                 except Exception:
@@ -98,6 +109,7 @@ class PlannedCaller:
                 self.progressed_at = time.monotonic()
             if len(calls) < self.batch:
                 return sweep
+        return sweep
 
     # -- claiming ----------------------------------------------------------------------------
 
@@ -184,6 +196,11 @@ class PlannedCaller:
     def _postpone(self, call: _Call, reason: str) -> None:
         """The number was rung too often lately (by campaigns, say): try later, uncounted."""
         window = timedelta(minutes=self.settings.telephony.contact_window_minutes)
+        self._give_back(call, self.calendar.in_daytime(self.clock.now() + window))
+        log.info("planned call %s postponed: %s", call.planned_id, reason)
+
+    def _give_back(self, call: _Call, due: datetime) -> None:
+        """Undo a claim that never rang: planned again, due at `due`, the attempt uncounted."""
         with session_scope(self.sessions) as session:
             begin_writing(session)
             planned = session.get(PlannedCall, call.planned_id)
@@ -191,8 +208,7 @@ class PlannedCaller:
                 planned.state = PlannedCallState.PLANNED
                 planned.attempts -= 1
                 planned.attempt_started_at = None
-                planned.next_attempt_at = self.calendar.in_daytime(self.clock.now() + window)
-        log.info("planned call %s postponed: %s", call.planned_id, reason)
+                planned.next_attempt_at = due
 
     # -- stale attempts ----------------------------------------------------------------------
 
