@@ -71,13 +71,16 @@ class Engine:
         return self
 
     def stop(self) -> None:
+        """Finish the calls and texts being placed; give back, pending, the ones queued."""
         self._stop.set()
         self._wake.set()
         self._send.set()
+        if self._pool is not None:
+            # Running placements finish; queued ones are cancelled, and the placing thread
+            # puts them back to pending for the next engine (never lost, never doubled).
+            self._pool.shutdown(wait=True, cancel_futures=True)
         for thread in self._threads:
             thread.join(timeout=10)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def wake(self, *_args, **_kwargs) -> None:
         """A new alarm: sweep now rather than at the next tick (connected to alarm_opened)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -175,5 +176,40 @@ def notify(runtime: Runtime, sender: SenderPort, notification_ids: list[int],
            pool=None) -> None:
     """Prepare, place (side by side in `pool` if given) and record a batch."""
     jobs = prepare(runtime, notification_ids)
-    mapper = pool.map if pool is not None else map
-    record(runtime, list(mapper(lambda job: place(sender, job), jobs)))
+    if pool is None:
+        record(runtime, [place(sender, job) for job in jobs])
+        return
+    placed, unplaced = [], []
+    for job, future in [(job, _submit(pool, sender, job)) for job in jobs]:
+        if future is None or future.cancelled():
+            unplaced.append(job.notification_id)
+            continue
+        try:
+            placed.append(future.result())
+        except CancelledError:  # the engine is stopping: this one never went out
+            unplaced.append(job.notification_id)
+    record(runtime, placed)
+    give_back(runtime, unplaced)
+
+
+def _submit(pool, sender: SenderPort, job: Job):
+    try:
+        return pool.submit(place, sender, job)
+    except RuntimeError:  # the pool is shut down: the engine is stopping
+        return None
+
+
+def give_back(runtime: Runtime, notification_ids: list[int]) -> None:
+    """Claimed but never placed (the engine stopped first): pending again, for any engine."""
+    if not notification_ids:
+        return
+    with session_scope(runtime.sessions) as session:
+        begin_writing(session)
+        session.execute(update(AlarmNotification)
+                        .where(AlarmNotification.id.in_(notification_ids),
+                               AlarmNotification.state == NotificationState.SENDING)
+                        .values(state=NotificationState.PENDING,
+                                updated_at=runtime.clock.now())
+                        .execution_options(synchronize_session=False))
+    log.info("alerts: %d notifications given back unplaced, for the next engine",
+             len(notification_ids))
