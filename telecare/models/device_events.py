@@ -17,6 +17,8 @@ class DeviceEvent(Base):
     __table_args__ = (
         UniqueConstraint("device_id", "seq", name="uq_device_event_device_seq"),
         Index("ix_device_event_device_received", "device_id", "received_at"),
+        # /metrics counts the last 24 hours of events of every device at each scrape.
+        Index("ix_device_event_received", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
