@@ -3,8 +3,8 @@
 One process tree: SQLite in the data folder, the embedded Mosquitto (a child process) with
 the device bridge, a simulated fleet with a pendant for every enrollee (demo_fleet), the
 local Twilio stand-in playing the city's people (demo_people), the escalation engine, the
-weekly calls at demo speed (demo_calls) and the web console (demo_web). Ctrl-C or SIGTERM
-stops it all, in order, and the command exits 0.
+weekly calls at demo speed (demo_calls), the warnings' delivery and the web console.
+Ctrl-C or SIGTERM stops it all, in order, and the command exits 0.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ DEMO_ENROLLEES = 300
 # The stand-in's sense of time: a <Pause length="1">, or a person's silence at a prompt
 # waiting 10 s, lasts half as long in real time (the weekly call's button check included).
 PAUSE_SCALE = 0.5
+# Seconds the console lets its requests finish when stopping: the demo's are short, and an
+# open alarm queue's event stream would otherwise hold it for the server's full drain.
+WEB_DRAIN_S = 2.0
 
 
 class StopRequests:
@@ -74,13 +77,12 @@ class StopRequests:
 @click.pass_obj
 def demo(runtime, host, port) -> None:
     """Run the whole service locally with a simulated city: nothing to configure."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # twilio-python logs every request's headers at INFO, APScheduler each job it adds and
-    # Alembic each migration: our own log says what was placed, planned and migrated.
-    for noisy in ("twilio.http_client", "apscheduler.scheduler", "alembic.runtime.migration"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     from telecare.commands.demo_calls import demo_speed
+    from telecare.commands.startup import start_logging
+
+    start_logging(runtime)
+    # Alembic logs each of the migrations a fresh demo runs: the banner is what matters.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
     with StopRequests() as stop:
         prepare(runtime)
@@ -114,10 +116,11 @@ def run(runtime, host: str, port: int, stop: StopRequests) -> None:
     """Start everything, wait for Ctrl-C or SIGTERM, stop everything: the console last but
     for the bridge and its broker."""
     from telecare.commands.alerts import escalation_running
+    from telecare.commands.campaigns import campaigns_running
     from telecare.commands.demo_calls import bring_forward
     from telecare.commands.demo_fleet import fleet_running
-    from telecare.commands.demo_web import WebConsole
     from telecare.commands.planned_calls import plan_ahead, planned_calls_running
+    from telecare.commands.webserver import WebServer
     from web import create_app
 
     port_is_free(host, port)  # said before starting everything, not after
@@ -130,14 +133,17 @@ def run(runtime, host: str, port: int, stop: StopRequests) -> None:
         brought = bring_forward(runtime)
         caller = world.enter_context(planned_calls_running(runtime))
         caller.daytime_only = False  # the demo's people answer at night too
+        world.enter_context(campaigns_running(runtime))  # an operator's scam warning rings
         try:
-            web = WebConsole(create_app(runtime), host, port).start()
+            web = WebServer(create_app(runtime), host, port, threads=8,
+                            drain_s=WEB_DRAIN_S).start()
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
         try:
-            banner(runtime, web.url, sim, pendants, brought)
+            banner(runtime, f"{web.addresses[0]}/", sim, pendants, brought)
             stop.wait()
-            click.echo("stopping: weekly calls, escalation, phones, devices, then the console")
+            click.echo("stopping: the calls, warnings, escalation, phones and pendants, then "
+                       "the console, then the bridge and its broker")
         finally:
             world.close()  # while the console still takes their last callbacks
             web.stop()
