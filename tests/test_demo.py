@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from devices.broker import free_port
 from telecare.actor import Actor
-from telecare.commands.demo_calls import FIRST_AFTER, SPACING, bring_forward
+from telecare.commands.demo_calls import FIRST_AFTER, SPACING, bring_forward, demo_speed
 from telecare.commands.demo_people import PARTS, City, part_of
 from telecare.commands.planned_calls import plan_ahead
 from telecare.courtesy.caller import PlannedCaller
@@ -85,15 +85,15 @@ def test_a_demo_person_asked_by_the_weekly_call_presses_the_pendant_and_the_chec
     assert (planned.state, planned.button_check) == (PlannedCallState.DONE, ButtonCheck.VERIFIED)
 
 
-def test_the_demos_caller_rings_at_night_where_the_services_does_not(calls):  # noqa: F811
+def test_the_demos_calling_day_is_the_whole_day_where_the_services_is_not(calls):  # noqa: F811
     maria = calls.enrol()
     night = START.replace(hour=1)  # 02:00 in Milan
     planned_id = calls.plan(maria, at=night)
     calls.clock.at = night
     calls.sim.person(LANDLINE, Behaviour.ANSWER, ["1"])
     assert calls.sweep().placed == []
-    calls.caller = PlannedCaller(calls.caller.settings, calls.sessions, calls.caller.dialer,
-                                 calls.clock, daytime_only=False)
+    calls.caller = PlannedCaller(demo_speed(calls.caller.settings), calls.sessions,
+                                 calls.caller.dialer, calls.clock)
     assert calls.sweep().placed == [planned_id]
     assert calls.planned(planned_id).state == PlannedCallState.DONE
 

@@ -131,8 +131,7 @@ def run(runtime, host: str, port: int, stop: StopRequests) -> None:
         world.enter_context(escalation_running(runtime))
         plan_ahead(runtime)  # now, so that the calls brought forward exist
         brought = bring_forward(runtime)
-        caller = world.enter_context(planned_calls_running(runtime))
-        caller.daytime_only = False  # the demo's people answer at night too
+        world.enter_context(planned_calls_running(runtime))
         world.enter_context(campaigns_running(runtime))  # an operator's scam warning rings
         try:
             web = WebServer(create_app(runtime), host, port, threads=8,

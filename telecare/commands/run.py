@@ -100,18 +100,6 @@ def start_web(runtime: Runtime, host, port, threads):
                      port or runtime.settings.web.port, threads).start()
 
 
-def serve_web(runtime: Runtime, host, port, threads) -> None:
-    """The web server until SIGTERM or Ctrl-C, then its graceful stop (`telecare demo`)."""
-    from telecare.commands.waiting import wait_for_stop
-
-    start_logging(runtime)  # until demo.py calls it itself: the demo logged through here
-    server = start_web(runtime, host, port, threads)
-    try:
-        wait_for_stop()
-    finally:
-        server.stop()
-
-
 def _stop_on_signals() -> threading.Event:
     """Set on the first SIGTERM or Ctrl-C, from the very start (a stop asked during start-up
     is honoured once started). A second Ctrl-C ends the process at once (someone at the

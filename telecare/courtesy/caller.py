@@ -63,16 +63,11 @@ class _Call:
 
 
 class PlannedCaller:
-    """`daytime_only=False` rings what is due at any hour: for `telecare demo`, whose
-    simulated people answer at night too; a real service keeps the default."""
-
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], dialer: Dialer,
-                 clock: Clock, news: NewsSource | None = None, batch: int = BATCH,
-                 daytime_only: bool = True):
+                 clock: Clock, news: NewsSource | None = None, batch: int = BATCH):
         self.settings, self.sessions, self.dialer, self.clock = settings, sessions, dialer, clock
         self.calendar = CallCalendar.from_settings(settings)
         self.news, self.batch = news, batch
-        self.daytime_only = daytime_only
         # When a sweep last got something done (time.monotonic()): the service's beat reads
         # it, so a caller stuck mid-sweep stops looking alive, and a long one still does.
         self.progressed_at = time.monotonic()
@@ -84,13 +79,13 @@ class PlannedCaller:
         self._stopping.set()
 
     def run_once(self) -> Sweep:
-        """One sweep: settle stale attempts, then claim and dial what is due (daytime only,
-        unless the caller was made with daytime_only=False)."""
+        """One sweep: settle stale attempts, then claim and dial what is due (in the calling
+        day only: nobody is rung at night)."""
         sweep = Sweep()
         now = self.clock.now()
         sweep.expired = self._expire(now)
         self.progressed_at = time.monotonic()
-        if self.daytime_only and self.calendar.in_daytime(now) != now:
+        if self.calendar.in_daytime(now) != now:
             return sweep
         while not self._stopping.is_set():
             calls = self._claim(now)
