@@ -167,7 +167,7 @@ class PlannedCaller:
             sweep.postponed += 1
             return
         except TelephonyError as exc:
-            result = CallResult.WRONG_NUMBER if exc.permanent else CallResult.FAILED
+            result = CallResult.WRONG_NUMBER if exc.bad_number else CallResult.FAILED
             self._settle(call, result, exc.message, sweep)
             return
         with session_scope(self.sessions) as session:

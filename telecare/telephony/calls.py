@@ -62,7 +62,7 @@ class Dialer:
         with writing(self.sessions) as session:
             reason = unusable(session, to)
             if reason:
-                raise TelephonyError(f"{to}: {reason}", permanent=True)
+                raise TelephonyError(f"{to}: {reason}", permanent=True, bad_number=True)
             if contact_limit_reached(session, to, purpose, now, limit=limits.contact_calls,
                                      window=timedelta(minutes=limits.contact_window_minutes)):
                 raise ContactLimitReached(f"{to}: already called {limits.contact_calls} times "
@@ -85,7 +85,7 @@ class Dialer:
                 attempt.status, attempt.outcome = "failed", CallOutcome.FAILED
                 attempt.error, attempt.permanent_error = exc.message, exc.permanent
                 attempt.ended_at = attempt.updated_at = self.clock.now()
-                if exc.permanent:
+                if exc.bad_number:
                     standing(session, to, attempt.ended_at).permanent_error = exc.message
             raise
         with writing(self.sessions) as session:

@@ -12,11 +12,16 @@ CRITICAL_PURPOSES = frozenset({"alarm", "escalation"})
 class TelephonyError(Exception):
     """One error for every channel; `permanent` errors are recorded and never retried."""
 
-    def __init__(self, message: str, permanent: bool = False, code: int | None = None):
+    def __init__(self, message: str, permanent: bool = False, code: int | None = None,
+                 bad_number: bool = False):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.code = code
+        # The number itself is at fault (invalid, unsubscribed): it is recorded and never
+        # used again. Other permanent errors (wrong credentials, a malformed request) are
+        # the service's to fix and say nothing about the number.
+        self.bad_number = bad_number
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,8 @@ class Messenger:
             row = session.get(NumberStanding, to)
             if row is not None and (row.unsubscribed or row.permanent_error):
                 raise TelephonyError(f"{to}: {'unsubscribed' if row.unsubscribed else ''}"
-                                     f"{row.permanent_error}", permanent=True)
+                                     f"{row.permanent_error}", permanent=True,
+                                     bad_number=True)
             sms = SmsMessage(direction="outbound", number=to, body=body, purpose=purpose,
                              status="accepted", created_at=now, updated_at=now)
             session.add(sms)
@@ -81,7 +82,7 @@ class Messenger:
             with writing(self.sessions) as session:
                 sms = session.get(SmsMessage, sms_id)
                 sms.status, sms.error, sms.updated_at = "failed", exc.message, self.clock.now()
-                if exc.permanent:
+                if exc.bad_number:
                     standing(session, to, sms.updated_at).permanent_error = exc.message
             raise
         with writing(self.sessions) as session:

@@ -51,7 +51,8 @@ def classify(exc: Exception) -> TelephonyError:
         code = exc.code
         transient = exc.status == 429 or exc.status >= 500 or code == 20429
         permanent = not transient and (code in PERMANENT_CODES or 400 <= exc.status < 500)
-        return TelephonyError(f"Twilio {exc.status} error {code}: {exc.msg}", permanent, code)
+        return TelephonyError(f"Twilio {exc.status} error {code}: {exc.msg}", permanent, code,
+                              bad_number=code in PERMANENT_CODES)
     return TelephonyError(f"Twilio unreachable: {exc}", permanent=False)
 
 

@@ -86,6 +86,13 @@ def test_it_reports_bad_credentials_as_twilios_20003(live):
 
     assert raised.value.code == 20003
     assert raised.value.permanent
+    # The credentials are wrong, not the number: once they are mended, it rings.
+    assert not raised.value.bad_number
+    with live.session() as session:
+        assert session.get(NumberStanding, NUMBER) is None
+    live.sim.person(NUMBER, Behaviour.ANSWER, ["1"])
+    live.dialer.call(NUMBER, purpose="courtesy", script="courtesy", params={"name": "M"})
+    assert [call.to for call in live.sim.calls] == [NUMBER]
 
 
 class SimulatedTime:
