@@ -1,9 +1,14 @@
 """The migrations build the schema from nothing and agree with the models."""
 
+import subprocess
+import sys
+
+import pytest
 from sqlalchemy import inspect
 
 from telecare import migrate
 from telecare.models import Base
+from tests.conftest import _private_database
 
 
 def test_it_builds_the_whole_schema_from_an_empty_database(engine):
@@ -21,3 +26,16 @@ def test_it_builds_an_empty_sqlite_file_with_one_command(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     migrate.upgrade(url)
     migrate.check(url)
+
+
+def test_three_upgrades_at_once_take_turns_on_postgresql(database_url):
+    """Every unit of a scaled-out service may run `telecare db upgrade` as it starts."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: its upgrades cannot overlap")
+    with _private_database(database_url) as url:
+        upgrades = [subprocess.Popen(
+            [sys.executable, "-c", f"from telecare import migrate; migrate.upgrade({url!r})"],
+            stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        failures = [err for p in upgrades if (err := p.communicate()[1]) and p.returncode]
+        assert failures == []
+        migrate.check(url)

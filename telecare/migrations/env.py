@@ -6,6 +6,8 @@ from telecare.db import make_engine
 from telecare.models import Base
 from telecare.settings import load_settings
 
+# An arbitrary constant naming "Telecare's schema migration" among advisory locks.
+MIGRATION_LOCK = 7_240_011_001
 config = context.config
 url = config.attributes.get("database_url") or load_settings().database_url
 
@@ -37,6 +39,10 @@ def _run(connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several processes upgrading at once (one per systemd unit, say) take turns:
+            # the next one finds the schema current and does nothing. Released at commit.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 
