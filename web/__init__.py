@@ -60,6 +60,7 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         campaigns,
         contacts,
         devices,
+        enrollee_devices,
         enrollees,
         health,
         home,
@@ -71,8 +72,8 @@ def create_app(runtime: Runtime, test_config: dict | None = None) -> Flask:
         twilio,
     )
 
-    for module in (auth, home, health, enrollees, contacts, imports, admin, audit_log, api,
-                   twilio):
+    for module in (auth, home, health, enrollees, contacts, enrollee_devices, imports, admin,
+                   audit_log, api, twilio):
         app.register_blueprint(module.bp)
     app.register_blueprint(devices.bp)
     app.register_blueprint(campaigns.bp)

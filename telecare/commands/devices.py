@@ -22,7 +22,9 @@ from telecare.commands.liveness import beating, bridge_probe, quiet_allowed
 from telecare.commands.startup import start_logging
 from telecare.commands.waiting import wait_for_stop
 from telecare.db import session_scope
-from telecare.models import Device, DeviceKind
+from telecare.enrolment import devices as enrollee_devices
+from telecare.errors import ValidationFailed
+from telecare.models import Device, DeviceKind, Enrollee
 from telecare.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -103,9 +105,11 @@ def bridge(runtime: Runtime) -> None:
               show_default=True, help="Heartbeat period in seconds.")
 @click.option("--password-file", type=click.Path(path_type=Path), default=None,
               help="Mosquitto password file (default: mqtt.password_file).")
+@click.option("--enrollee", "enrollee_id", type=int, default=None,
+              help="Give it to this enrollee (record id) at once; otherwise it stays in stock.")
 @click.pass_obj
 def provision(runtime: Runtime, serial: str, kind: str, period_s: int,
-              password_file: Path | None) -> None:
+              password_file: Path | None, enrollee_id: int | None) -> None:
     """Register a device (in stock) and create its broker credentials; prints the password."""
     if not SERIAL.match(serial):
         raise click.ClickException(
@@ -128,9 +132,35 @@ def provision(runtime: Runtime, serial: str, kind: str, period_s: int,
             raise click.ClickException(str(exc)) from None
         audit.record(session, Actor.cli(), "device.provisioned", "device", device.id, now,
                      serial=serial)
+        if enrollee_id is not None:
+            _give(session, serial, enrollee_id, now)
     click.echo(f"device {serial} provisioned; MQTT username {serial}")
+    if enrollee_id is not None:
+        click.echo(f"given to enrollee {enrollee_id}")
     click.echo(f"password (shown once, write it into the device): {password}")
     click.echo(f"password file: {password_file} (Mosquitto reloads it on SIGHUP)")
+
+
+@devices_group.command()
+@click.argument("serial")
+@click.argument("enrollee_id", type=int)
+@click.pass_obj
+def assign(runtime: Runtime, serial: str, enrollee_id: int) -> None:
+    """Give a provisioned device to an enrollee (by record id): their presses then reach the
+    operators with their card, contacts and ladder."""
+    with session_scope(runtime.sessions) as session:
+        _give(session, serial, enrollee_id, runtime.clock.now())
+    click.echo(f"device {serial} given to enrollee {enrollee_id}")
+
+
+def _give(session, serial: str, enrollee_id: int, now) -> None:
+    enrollee = session.get(Enrollee, enrollee_id)
+    if enrollee is None:
+        raise click.ClickException(f"enrollee {enrollee_id}: no such record")
+    try:
+        enrollee_devices.assign(session, enrollee, serial, Actor.cli(), now)
+    except ValidationFailed as failed:
+        raise click.ClickException("; ".join(str(e) for e in failed.errors)) from None
 
 
 @click.group("simulate")

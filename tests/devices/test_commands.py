@@ -30,6 +30,24 @@ def test_it_provisions_a_device_with_a_password_for_the_broker(tmp_path):
     assert audited == ["device.provisioned"]
 
 
+def test_it_gives_a_device_to_an_enrollee_at_provisioning_or_later(tmp_path):
+    assert run(tmp_path, "db", "upgrade").exit_code == 0
+    assert run(tmp_path, "seed", "--enrollees", "2").exit_code == 0
+    given = run(tmp_path, "devices", "provision", "PND-1", "--enrollee", "1")
+    assert given.exit_code == 0, given.output
+    assert run(tmp_path, "devices", "provision", "PND-2").exit_code == 0
+    taken = run(tmp_path, "devices", "assign", "PND-1", "2")
+    assert taken.exit_code == 1
+    assert "serial: PND-1 is with record 1: take it back there first" in taken.output
+    assert run(tmp_path, "devices", "assign", "PND-2", "2").exit_code == 0
+    assert "no such record" in run(tmp_path, "devices", "assign", "PND-2", "99").output
+    engine = create_engine(f"sqlite:///{tmp_path / 'telecare.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT serial, enrollee_id, state FROM device ORDER BY serial")).all()
+    assert [tuple(r) for r in rows] == [("PND-1", 1, "active"), ("PND-2", 2, "active")]
+
+
 def test_it_refuses_a_serial_that_cannot_be_a_topic_or_a_username(tmp_path):
     result = run(tmp_path, "devices", "provision", "a/b#")
     assert result.exit_code == 1
