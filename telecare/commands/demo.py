@@ -29,9 +29,9 @@ from telecare.users import create_user
 DEMO_PASSWORD = "telecare-demo"
 DEMO_USERS = [
     ("admin", "Amministratore demo", Role.ADMIN),
-    ("sociale", "Giulia Conti (servizi sociali)", Role.SOCIAL_WORKER),
-    ("operatore", "Marco Galli (operatore)", Role.OPERATOR),
-    ("supervisore", "Elena Riva (supervisore)", Role.SUPERVISOR),
+    ("sociale", "Giulia Conti", Role.SOCIAL_WORKER),
+    ("operatore", "Marco Galli", Role.OPERATOR),
+    ("supervisore", "Elena Riva", Role.SUPERVISOR),
 ]
 DEMO_OPERATOR = "operatore"
 DEMO_ENROLLEES = 300
