@@ -95,7 +95,8 @@ def ended(session: Session, settings: Settings, attempt: CallAttempt, now: datet
     planned.call_attempt_id = attempt.id
     if planned.button_check == ButtonCheck.ASKED:
         # The person may have hung up while pressing: the signal still counts.
-        planned.button_check = (ButtonCheck.VERIFIED if _button_pressed(session, planned)
+        planned.button_check = (ButtonCheck.VERIFIED if _button_pressed(session, planned,
+                                                                        attempt)
                                 else ButtonCheck.FLAGGED)
     result = result_of(attempt)
     detail = attempt.outcome.value if attempt.outcome else attempt.status
@@ -170,7 +171,12 @@ def _listening(response: VoiceResponse, urls):
 
 def _button_poll(session: Session, settings: Settings, planned: PlannedCall,
                  attempt: CallAttempt, script: Script, urls, now: datetime) -> str:
-    if _button_pressed(session, planned):
+    if attempt.prompts == 0:
+        # The first look comes once the news and the request have been said: the person's
+        # minute starts now, not when they pressed 1 (a week of warnings takes a minute to
+        # read, and used to leave them no time at all).
+        planned.button_asked_at = now
+    if _button_pressed(session, planned, attempt):
         planned.button_check = ButtonCheck.VERIFIED
         return script.closing("button_ok")
     waited = (now - planned.button_asked_at).total_seconds()
@@ -186,8 +192,10 @@ def _button_poll(session: Session, settings: Settings, planned: PlannedCall,
     return script.closing("button_flagged")
 
 
-def _button_pressed(session: Session, planned: PlannedCall) -> bool:
-    """Did one of the person's devices send its `test` since the call asked for it?"""
+def _button_pressed(session: Session, planned: PlannedCall, attempt: CallAttempt) -> bool:
+    """Did one of the person's devices send its `test` since they answered (a press while
+    the news was read, in a hurry to get it done, counts too)?"""
+    since = attempt.confirmed_at or planned.button_asked_at
     last_test = session.scalar(select(func.max(Device.last_test_at)).where(
         Device.enrollee_id == planned.enrollee_id, Device.state == DeviceState.ACTIVE))
-    return last_test is not None and last_test >= planned.button_asked_at
+    return last_test is not None and last_test >= since

@@ -15,6 +15,7 @@ from telecare.enrolment import service
 from telecare.enrolment.record import read_enrollee
 from telecare.models import (
     Alarm,
+    CallAttempt,
     CallKind,
     CallMode,
     Device,
@@ -88,6 +89,19 @@ class Calls:
                     PlannedCall.state == PlannedCallState.CALLING)).first()
 
         self.sim.wait_for(nothing_ringing, 15, "the planned calls to end")
+
+    def wait_for_button_look(self, planned_id: int, looks: int = 1) -> None:
+        """Until the call has looked `looks` times for the button's signal (its silent
+        waits are not heard, so the test watches the attempt instead)."""
+        def looked():
+            with self.sessions() as session:
+                planned = session.get(PlannedCall, planned_id)
+                attempt = session.scalars(select(CallAttempt).where(
+                    CallAttempt.id == planned.call_attempt_id)).first()
+                return attempt is not None and attempt.confirmed_at is not None \
+                    and attempt.prompts >= looks
+
+        self.sim.wait_for(looked, 10, f"the call to look {looks} time(s) for the button")
 
     def name(self, enrollee_id: int) -> str:
         with self.sessions() as session:

@@ -113,6 +113,7 @@ def test_no_button_signal_within_a_minute_flags_a_device_check(calls):
     call = calls.sim.phone(LANDLINE).expect_call()
     call.heard("Buongiorno").press("1").heard("Prema adesso il pulsante")
     call.stay_silent()
+    calls.wait_for_button_look(planned_id)  # the minute starts once the request is said
     calls.clock.advance(61)
     call.stay_silent().heard("non è arrivato").ended()
     calls.settle()
@@ -181,6 +182,23 @@ def test_nobody_is_rung_at_night_and_overdue_calls_are_made_in_the_morning(calls
     assert calls.sweep(after_s=2 * 3600).placed == []  # 08:30 local
     assert calls.sweep(after_s=3600).placed == [planned_id]  # 09:30 local
     assert calls.planned(planned_id).state == PlannedCallState.DONE
+
+
+def test_the_minute_for_the_button_starts_after_the_news_is_read(calls):
+    calls.news[:] = ["Ondata di calore a Milano: beva molta acqua."] * 6
+    maria = calls.enrol()
+    planned_id = calls.plan(maria)
+    calls.caller.run_once()
+    call = calls.sim.phone(LANDLINE).expect_call()
+    call.heard("Buongiorno").press("1")
+    calls.clock.advance(57)  # a week of warnings read aloud
+    call.heard("Prema adesso il pulsante").stay_silent()
+    calls.wait_for_button_look(planned_id)
+    calls.clock.advance(30)
+    calls.press_alarm_button_test(maria)
+    call.stay_silent().heard("il telecomando funziona").ended()
+    calls.settle()
+    assert calls.planned(planned_id).button_check == ButtonCheck.VERIFIED
 
 
 def test_9_during_the_button_check_still_asks_for_help(calls):
