@@ -31,6 +31,7 @@ HEARTBEAT_NICENESS = 5
 WRITE_CHUNK = 200
 COUNT_EVERY = 100
 COUNT_TICK_S = 0.05
+STAMP_S = 0.05  # last-seen precision (see HeartbeatIngest.__init__)
 MAX_STEP_ASIDE_S = 0.5  # an alarm storm may delay last-seen, never stop it
 MAX_UNRESOLVED = 10_000  # heartbeats of serials not in memory yet, looked up at the flush
 
@@ -86,10 +87,23 @@ class HeartbeatIngest:
         self.shared = shared
         self.directory = DeviceDirectory(runtime.sessions)
         self.bad = BadInput()
-        self._seen: dict[int, watchdog.Seen] = {}
-        self._unresolved: dict[str, tuple] = {}
-        self._lock = threading.Lock()
-        self._received = 0  # not yet added to the shared count (a lock each time costs)
+        # Written by the network thread only, without a lock: the flush takes the entries out
+        # one popitem() at a time (each atomic), so a heartbeat stored meanwhile is either
+        # taken now or left for the next flush, never lost.
+        self._seen: dict[int, tuple] = {}  # device id → watchdog.Seen's fields, as a tuple
+        self._unresolved: dict[str, tuple] = {}  # serial → (at, battery)
+        # Heartbeats accepted, ever (the network thread's count), and how many of them have
+        # been added to the shared count (under the lock: the network thread adds every
+        # COUNT_EVERY, the loop adds the rest at each tick).
+        self._received = 0
+        self._shared_upto = 0
+        self._count_lock = threading.Lock()
+        # Last-seen is the time of the heartbeat to the nearest STAMP_S, read from the clock
+        # at most once per STAMP_S rather than per heartbeat: precise enough against periods
+        # of a minute and a grace of seconds, and it spares a datetime per message.
+        self._now = runtime.clock.now()
+        self._now_until = 0.0
+        self._max_bytes = self.settings.devices.max_payload_bytes
         # MQTT 3.1.1: paho reads its packets at about twice the rate of MQTT 5's (no
         # properties to parse), and QoS 0 needs no session: no broker queues it for us.
         self.client = make_client(address, f"{self.settings.mqtt.client_id}-heartbeats",
@@ -150,27 +164,25 @@ class HeartbeatIngest:
 
     def _heartbeat(self, topic: str, payload: bytes) -> None:
         try:
-            beat = protocol.parse(topic, payload, self.settings.devices.max_payload_bytes)
-            if not isinstance(beat, protocol.Heartbeat):
-                raise protocol.ProtocolError(f"not a heartbeat on {topic[-20:]}")
+            serial, battery = protocol.heartbeat(topic, payload, self._max_bytes)
         except protocol.ProtocolError as exc:
             self._refuse("bad_message", protocol.sender(topic), str(exc))
             return
-        now = self.runtime.clock.now()
-        ref = self.directory.cached(beat.serial)
-        with self._lock:
-            self._received += 1
-            if self._received >= COUNT_EVERY:
-                with self.shared.received.get_lock():
-                    self.shared.received.value += self._received
-                self._received = 0
-            if ref is not None:
-                self._seen[ref.id] = watchdog.Seen(ref.id, now, ref.period_s, beat.battery)
-            elif len(self._unresolved) < MAX_UNRESOLVED:
-                # Not in memory: the flush looks it up, off the network thread.
-                self._unresolved[beat.serial] = (now, beat.battery)
-            else:
-                self._refuse("unknown_device", beat.serial, "too many unknown devices at once")
+        tick = time.monotonic()
+        if tick >= self._now_until:
+            self._now = self.runtime.clock.now()
+            self._now_until = tick + STAMP_S
+        self._received += 1
+        if self._received - self._shared_upto >= COUNT_EVERY:
+            self._share_count()
+        ref = self.directory.cached(serial)
+        if ref is not None:
+            self._seen[ref.id] = (ref.id, self._now, ref.period_s, battery)
+        elif len(self._unresolved) < MAX_UNRESOLVED:
+            # Not in memory: the flush looks it up, off the network thread.
+            self._unresolved[serial] = (self._now, battery)
+        else:
+            self._refuse("unknown_device", serial, "too many unknown devices at once")
 
     def _refuse(self, reason: str, sender: str, message: str) -> None:
         self.bad.report(reason, sender, message)
@@ -178,30 +190,27 @@ class HeartbeatIngest:
             self.shared.refused.value += 1
 
     def _share_count(self) -> None:
-        with self._lock:
-            received, self._received = self._received, 0
+        with self._count_lock:
+            received = self._received - self._shared_upto
+            self._shared_upto += received
         if received:
             with self.shared.received.get_lock():
                 self.shared.received.value += received
 
     def flush(self) -> int:
-        with self._lock:
-            seen, self._seen = list(self._seen.values()), {}
-            unresolved, self._unresolved = self._unresolved, {}
-            received, self._received = self._received, 0
-        with self.shared.received.get_lock():
-            self.shared.received.value += received
-        for serial, (at, battery) in unresolved.items():
+        self._share_count()
+        seen = [row for _, row in _drain(self._seen)]
+        for serial, (at, battery) in _drain(self._unresolved):
             ref = self.directory.find(serial)
             if ref is None:
                 self._refuse("unknown_device", serial, "no such device")
             else:
-                seen.append(watchdog.Seen(ref.id, at, ref.period_s, battery))
+                seen.append((ref.id, at, ref.period_s, battery))
         if seen:
             self._write(seen)
         return len(seen)
 
-    def _write(self, seen: list[watchdog.Seen]) -> None:
+    def _write(self, seen: list[tuple]) -> None:
         # Short transactions, each after any pending event: SQLite has one writer at a time,
         # and back-to-back heartbeat writes would starve an alarm's commit (SQLite's busy
         # handler sleeps and retries; we would not). 200 rows hold the lock a few ms.
@@ -213,3 +222,14 @@ class HeartbeatIngest:
                 watchdog.flush_seen(session, seen[start:start + WRITE_CHUNK],
                                     self.settings.devices.grace_s, self.runtime.clock.now())
                 session.commit()
+
+
+def _drain(entries: dict) -> list[tuple]:
+    """Take every entry out of a dict another thread goes on writing to, losing none."""
+    taken = []
+    while entries:
+        try:
+            taken.append(entries.popitem())
+        except KeyError:  # emptied meanwhile
+            break
+    return taken

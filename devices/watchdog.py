@@ -8,8 +8,8 @@ UPDATE whose row count says whether another process got there first.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -20,9 +20,12 @@ from telecare.models import AlarmKind, Device, DeviceEvent, DeviceState, Severit
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Seen:
-    """A device heard from (heartbeat or status online), as kept in memory between flushes."""
+class Seen(NamedTuple):
+    """A device heard from (heartbeat or status online), as kept in memory between flushes.
+
+    A tuple: the heartbeat process keeps one per device heard and passes plain tuples of these
+    four fields, in this order, to flush_seen.
+    """
 
     device_id: int
     at: datetime
@@ -38,7 +41,8 @@ _WRITE_SEEN = ("UPDATE device SET last_seen_at = {0}, offline_after = {0}, "
                "battery = COALESCE({0}, battery) WHERE id = {0} AND offline_since IS NULL")
 
 
-def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime) -> list[int]:
+def flush_seen(session: Session, seen: list[Seen] | list[tuple], grace_s: int,
+               now: datetime) -> list[int]:
     """Write a batch of last-seen times in one statement; bring back offline devices.
 
     Returns the devices that came back online.
@@ -49,12 +53,20 @@ def flush_seen(session: Session, seen: list[Seen], grace_s: int, now: datetime) 
     stamp = _storage_form(connection.dialect.name)
     statement = _WRITE_SEEN.format("?" if connection.dialect.paramstyle == "qmark" else "%s")
     grace = timedelta(seconds=grace_s)
-    rows = [(stamp(s.at), stamp(s.at + timedelta(seconds=s.period_s) + grace), s.battery,
-             s.device_id) for s in seen]
+    # Heartbeats read in the same tick share their time (devices/heartbeats.py): the storage
+    # forms are worked out once per time and period, not once per row.
+    times: dict[tuple[datetime, int], tuple] = {}
+    rows = []
+    for device_id, at, period_s, battery in seen:
+        pair = times.get((at, period_s))
+        if pair is None:
+            pair = times[at, period_s] = (stamp(at),
+                                          stamp(at + timedelta(seconds=period_s) + grace))
+        rows.append((pair[0], pair[1], battery, device_id))
     written = connection.exec_driver_sql(statement, rows).rowcount
     if written == len(rows):
         return []  # the usual case: every device was online already
-    ids = [s.device_id for s in seen]
+    ids = [row[3] for row in rows]
     returning: list[Device] = []
     for start in range(0, len(ids), 500):  # keep IN lists short for SQLite's variable limit
         returning += session.scalars(select(Device).where(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from devices.bridge import Bridge
 from devices.connection import BrokerAddress
+from devices.heartbeats import _drain
 from tests.devices.conftest import device_row, wait_for
 
 
@@ -38,3 +41,23 @@ def test_it_reconnects_after_the_broker_restarts_and_goes_on_writing(
     connect_device(device.serial).publish("heartbeat", {"battery": 64}, qos=0)
     row = wait_for(lambda: (r := device_row(committed_sessions, device.id)).battery == 64 and r)
     assert row.last_seen_at is not None
+
+
+def test_draining_while_another_thread_writes_loses_no_entry():
+    entries: dict[int, int] = {}
+    taken: dict[int, int] = {}
+    done = threading.Event()
+
+    def write():
+        for n in range(200_000):
+            entries[n % 5000] = n  # as the network thread: the latest per device
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while not done.is_set():
+        taken.update(_drain(entries))
+    writer.join()
+    taken.update(_drain(entries))
+    assert entries == {}
+    assert taken == {key: 195_000 + key for key in range(5000)}

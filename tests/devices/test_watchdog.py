@@ -142,3 +142,20 @@ def test_it_finds_overdue_devices_through_the_index(session):
         session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = session.execute(text("EXPLAIN " + query), {"now": NOW}).all()
     assert "ix_device_offline_after" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_it_writes_plain_tuples_sharing_a_time_each_with_its_own_period(session, device):
+    other = Device(serial="PND-0002", kind=DeviceKind.PENDANT, heartbeat_period_s=30,
+                   state=DeviceState.ACTIVE, created_at=NOW)
+    session.add(other)
+    session.flush()
+    # As the heartbeat process passes them: (device id, at, period, battery), one `at` a tick.
+    watchdog.flush_seen(session, [(device.id, NOW, 60, 55), (other.id, NOW, 30, None)],
+                        GRACE, NOW)
+    session.flush()
+    session.refresh(device)
+    session.refresh(other)
+    assert (device.last_seen_at, device.offline_after, device.battery) == (
+        NOW, NOW + timedelta(seconds=60 + GRACE), 55)
+    assert (other.last_seen_at, other.offline_after, other.battery) == (
+        NOW, NOW + timedelta(seconds=30 + GRACE), None)
