@@ -22,6 +22,7 @@ from devices import protocol, watchdog
 from devices.badinput import BadInput
 from devices.connection import BrokerAddress, make_client
 from devices.directory import DeviceDirectory
+from telecare import logs
 from telecare.runtime import Runtime
 from telecare.settings import Settings
 
@@ -66,8 +67,8 @@ def _alive(pid: int) -> bool:
 
 def run(settings: Settings, address: BrokerAddress, shared: Shared) -> None:
     """The heartbeat process's entry point: ingest until `shared.stop` is set."""
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The same [log] format as the process that started us (JSON lines in production).
+    logs.configure(settings.log)
     # Alarms outrank heartbeats: when the CPU is short, the scheduler serves the bridge's
     # event worker first, and a heartbeat written a little later costs nothing.
     os.nice(HEARTBEAT_NICENESS)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
+from telecare.commands.startup import start_logging
 from telecare.commands.waiting import wait_for_stop
 from telecare.twilio_sim import Behaviour, TwilioSim
 
@@ -39,7 +38,7 @@ def _person(text: str) -> tuple[str, Behaviour, list[str]]:
 def phone_sim(runtime, host, port, behaviour, keys, people) -> None:
     """Run the local Twilio stand-in: calls are played to simulated people, nothing leaves."""
     settings = runtime.settings
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    start_logging(runtime)
     account = settings.twilio.account_sid or DEMO_ACCOUNT_SID
     token = settings.twilio.auth_token or DEMO_AUTH_TOKEN
     sim = TwilioSim(account, token, host=host, port=port,
