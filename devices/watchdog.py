@@ -66,11 +66,16 @@ def flush_seen(session: Session, seen: list[Seen] | list[tuple], grace_s: int,
     written = connection.exec_driver_sql(statement, rows).rowcount
     if written == len(rows):
         return []  # the usual case: every device was online already
-    ids = [row[3] for row in rows]
+    heard_at = {device_id: at for device_id, at, _period, _battery in seen}
+    ids = list(heard_at)
     returning: list[Device] = []
     for start in range(0, len(ids), 500):  # keep IN lists short for SQLite's variable limit
         returning += session.scalars(select(Device).where(
             Device.id.in_(ids[start:start + 500]), Device.offline_since.is_not(None))).all()
+    # Only a heartbeat heard after the device went offline brings it back: one buffered
+    # before its "offline" (and flushed after the watchdog acted on it) is old news.
+    returning = [device for device in returning
+                 if heard_at[device.id] >= device.offline_since]
     for device in returning:
         back_online(session, device, now)
     session.flush()

@@ -159,3 +159,23 @@ def test_it_writes_plain_tuples_sharing_a_time_each_with_its_own_period(session,
         NOW, NOW + timedelta(seconds=60 + GRACE), 55)
     assert (other.last_seen_at, other.offline_after, other.battery) == (
         NOW, NOW + timedelta(seconds=30 + GRACE), None)
+
+
+def test_a_heartbeat_older_than_the_offline_does_not_bring_the_device_back(session):
+    from datetime import timedelta
+
+    from devices import watchdog
+    from telecare.models import Device, DeviceState
+    from tests.conftest import NOW
+
+    device = Device(serial="OLD-BEAT-1", state=DeviceState.ACTIVE, created_at=NOW,
+                    last_seen_at=NOW - timedelta(seconds=5), offline_since=NOW)
+    session.add(device)
+    session.flush()
+    # Heard just before it said "offline", written just after the watchdog took it offline.
+    stale = watchdog.Seen(device.id, NOW - timedelta(seconds=1), 60)
+    assert watchdog.flush_seen(session, [stale], 30, NOW + timedelta(seconds=1)) == []
+    session.refresh(device)
+    assert device.offline_since == NOW
+    fresh = watchdog.Seen(device.id, NOW + timedelta(seconds=2), 60)
+    assert watchdog.flush_seen(session, [fresh], 30, NOW + timedelta(seconds=2)) == [device.id]
