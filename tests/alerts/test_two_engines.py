@@ -85,7 +85,14 @@ def test_two_engines_walk_1000_ladders_once_and_survive_one_being_killed(server_
     first = start_engine(server_database, policies, log, wall_start)
     second = start_engine(server_database, policies, log, wall_start)
     try:
-        time.sleep(2.5)  # both mid-ladder: callbacks and contacts under way
+        # Both mid-ladder: killed once it has placed some calls (a busy machine may take a
+        # few seconds to start it), with callbacks and contacts still under way.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+                line.startswith(f"{first.pid} ")
+                for line in (log.read_text().splitlines() if log.exists() else [])):
+            time.sleep(0.1)
+        time.sleep(1.0)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
 
