@@ -25,6 +25,26 @@ def banner_login(output: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
+def next_alarm_arriving_live(page, known: list[int]) -> int:
+    """Wait on the open queue for a new pendant alarm; it must come without a reload."""
+    live = page.locator("#live-status").get_attribute("data-live")
+    page.wait_for_function("t => document.getElementById('live-status').textContent === t",
+                           arg=live)
+    page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
+    known += [int(i) for i in page.locator(".alarm-row").evaluate_all(
+        "rows => rows.map(r => r.dataset.alarmId)")]
+    alarm_id = page.wait_for_function(
+        """known => {
+            const row = [...document.querySelectorAll('.alarm-row')].find(r =>
+                !known.includes(Number(r.dataset.alarmId)) &&
+                r.textContent.includes('Pulsante premuto') && r.classList.contains('alarm-open'));
+            return row ? Number(row.dataset.alarmId) : null;
+        }""", arg=known, timeout=120_000, polling=250).json_value()
+    assert page.evaluate("window.sameDocument === true"), "the alarm came without a reload"
+    known.append(alarm_id)
+    return alarm_id
+
+
 def test_an_operator_sees_a_demo_alarm_arrive_live_takes_charge_and_resolves_it(demo, page):  # noqa: F811
     demo.start().wait_until_serving()
     username, password = banner_login(demo.output)
@@ -36,28 +56,24 @@ def test_an_operator_sees_a_demo_alarm_arrive_live_takes_charge_and_resolves_it(
     page.fill("input[name=password]", password)
     page.press("input[name=password]", "Enter")
     page.wait_for_url("**/alarms")
-    live = page.locator("#live-status").get_attribute("data-live")
-    page.wait_for_function("t => document.getElementById('live-status').textContent === t",
-                           arg=live)
-    page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
-    already = [int(i) for i in page.locator(".alarm-row").evaluate_all(
-        "rows => rows.map(r => r.dataset.alarmId)")]
-
     # A pendant pressed somewhere in the city: the demo's first press comes within seconds.
-    alarm_id = page.wait_for_function(
-        """known => {
-            const row = [...document.querySelectorAll('.alarm-row')].find(r =>
-                !known.includes(Number(r.dataset.alarmId)) &&
-                r.textContent.includes('Pulsante premuto') && r.classList.contains('alarm-open'));
-            return row ? Number(row.dataset.alarmId) : null;
-        }""", arg=already, timeout=120_000, polling=250).json_value()
-    assert page.evaluate("window.sameDocument === true"), "the alarm came without a reload"
-
-    page.locator(f".alarm-row[data-alarm-id='{alarm_id}'] a.alarm-link").click()
-    page.wait_for_url(f"**/alarms/{alarm_id}")
-    page.locator("form[data-shortcut='a'] button[type=submit]").click()
-    page.wait_for_url(f"**/alarms/{alarm_id}")
-    assert "Hai preso in carico" in page.locator(".flashes").inner_text()
+    # The demo's people answer the call-back too, and one who presses 1 takes charge before
+    # the operator can (the page then says the alarm is already acknowledged): the operator
+    # goes back to the queue and takes the next one.
+    known: list[int] = []
+    for _attempt in range(4):
+        alarm_id = next_alarm_arriving_live(page, known)
+        page.locator(f".alarm-row[data-alarm-id='{alarm_id}'] a.alarm-link").click()
+        page.wait_for_url(f"**/alarms/{alarm_id}")
+        with page.expect_navigation():
+            page.locator("form[data-shortcut='a'] button[type=submit]").click()
+        answer = page.locator(".flashes, .error-summary").first
+        if "Hai preso in carico" in answer.inner_text():
+            break
+        assert "già preso in carico" in answer.inner_text(), answer.inner_text()
+        page.goto(demo.url + "/alarms")
+    else:
+        raise AssertionError("the demo's people took charge of every alarm before the operator")
 
     page.select_option("#outcome", "false_alarm")
     page.fill("#resolution", "Premuto per sbaglio: la signora sta bene, richiamata da noi.")
