@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from telecare.commands import (
     alerts,
@@ -23,7 +24,19 @@ from telecare.runtime import Runtime
 from telecare.settings import SettingsError, load_settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class TelecareGroup(click.Group):
+    """Every subcommand's database failure said in one line, not as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            # Most often a database never upgraded (no tables) or one that is not reachable.
+            raise click.ClickException(f"database: {str(exc.orig).strip()} (is it reachable, "
+                                       "and has `telecare db upgrade` been run?)") from None
+
+
+@click.group(cls=TelecareGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def telecare(ctx: click.Context) -> None:
     """Telecare: alarm buttons, weekly courtesy calls and warnings for elderly people."""

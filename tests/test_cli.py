@@ -52,6 +52,15 @@ def test_it_issues_a_token_shown_once_and_stored_as_a_hash(tmp_path):
     assert secret not in stored.token_hash
 
 
+def test_a_database_never_upgraded_is_said_in_one_line_by_every_command(tmp_path):
+    for command in (["users", "list"], ["calls", "today"], ["privacy", "erase-due"]):
+        result = run(tmp_path, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert "database: no such table" in result.output, (command, result.output)
+        assert "telecare db upgrade" in result.output
+        assert "Traceback" not in result.output
+
+
 def test_it_stops_on_a_malformed_setting_naming_the_variable(tmp_path):
     result = run(tmp_path, "db", "upgrade", env={"TELECARE_ENROLMENT_MINIMUM_AGE": "old"})
     assert result.exit_code == 1

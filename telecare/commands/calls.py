@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from telecare.courtesy import planner
 from telecare.courtesy.calendar import CallCalendar
@@ -48,7 +45,7 @@ def plan(runtime, first: datetime | None, days: int | None, dry_run: bool) -> No
     now = runtime.clock.now()
     start = first.date() if first else calendar.local(now).date()
     days = days or settings.calls.plan_days
-    with _database_errors(), session_scope(runtime.sessions) as session:
+    with session_scope(runtime.sessions) as session:
         if dry_run:
             load = planner.load(session, settings, calendar, start, days)
             waiting = planner.unslotted(session)
@@ -78,7 +75,7 @@ def today(runtime, state: str | None) -> None:
     and result."""
     calendar = CallCalendar.from_settings(runtime.settings)
     day = calendar.local(runtime.clock.now()).date()
-    with _database_errors(), session_scope(runtime.sessions) as session:
+    with session_scope(runtime.sessions) as session:
         rows = todays_calls(session, calendar, day, state)
     if not rows:
         click.echo(f"no planned calls on {day.isoformat()}"
@@ -148,13 +145,3 @@ def summary(load: planner.Load) -> str:
         f"{load.total(CallMode.OPERATOR):,}); "
         + (f"{len(overloads)} hours over capacity" if overloads else "within capacity"))
     return "\n".join(lines)
-
-
-@contextmanager
-def _database_errors() -> Iterator[None]:
-    """A database without the tables (or unreachable): say what to do, not a traceback."""
-    try:
-        yield
-    except (OperationalError, ProgrammingError) as exc:
-        raise click.ClickException(f"database: {exc.orig} (has `telecare db upgrade` "
-                                   "been run?)") from None

@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from telecare.actor import Actor
 from telecare.db import begin_writing, session_scope
@@ -46,7 +45,7 @@ def erase_due(runtime: Runtime, dry_run: bool) -> None:
     alarm not yet resolved waits until it is. The scheduler does this daily by itself.
     """
     privacy, now = runtime.settings.privacy, runtime.clock.now()
-    with _database_errors(), session_scope(runtime.sessions) as session:
+    with session_scope(runtime.sessions) as session:
         due = erasure.due(session, privacy, now)
         held = erasure.held(session, privacy, now)
         ended = dict(session.execute(select(Enrollee.id, Enrollee.state_changed_at)
@@ -62,8 +61,7 @@ def erase_due(runtime: Runtime, dry_run: bool) -> None:
         click.echo(f"dry run: nothing erased; {len(due)} due, {len(held)} waiting "
                    f"(retention {privacy.retention_days} days after the end)")
         return
-    with _database_errors():
-        erased = erasure.erase_due(runtime.sessions, runtime.settings, now, Actor.cli())
+    erased = erasure.erase_due(runtime.sessions, runtime.settings, now, Actor.cli())
     click.echo(f"erased the personal data of {erased} ended enrolments; {len(held)} waiting "
                f"(retention {privacy.retention_days} days after the end)")
 
@@ -80,7 +78,7 @@ def erase_one(runtime: Runtime, enrollee_id: int, yes: bool) -> None:
     """
     if not yes:
         raise click.ClickException("the erasure cannot be undone: add --yes to confirm")
-    with _database_errors(), session_scope(runtime.sessions) as session:
+    with session_scope(runtime.sessions) as session:
         begin_writing(session)
         try:
             done = erasure.erase(session, enrollee_id, Actor.cli(), runtime.clock.now(),
@@ -102,7 +100,7 @@ def export(runtime: Runtime, enrollee_id: int, output: Path | None) -> None:
     The export is written to the audit log. The file holds health data: hand it over as
     securely as the record itself.
     """
-    with _database_errors(), session_scope(runtime.sessions) as session:
+    with session_scope(runtime.sessions) as session:
         try:
             document = export_document(session, enrollee_id, Actor.cli(), runtime.clock.now(),
                                        runtime.settings.privacy)
@@ -141,13 +139,3 @@ def privacy_running(runtime: Runtime) -> Iterator[BackgroundScheduler]:
         yield scheduler
     finally:
         scheduler.shutdown(wait=True)
-
-
-@contextmanager
-def _database_errors() -> Iterator[None]:
-    """A database without the tables (or unreachable): say what to do, not a traceback."""
-    try:
-        yield
-    except (OperationalError, ProgrammingError) as exc:
-        raise click.ClickException(f"database: {exc.orig} (has `telecare db upgrade` "
-                                   "been run?)") from None
