@@ -255,8 +255,8 @@ class Bridge:
         self.stats.status += 1
         now = self.runtime.clock.now()
         if not message.online:
-            # The device's Last Will (or a goodbye): the next sweep takes it offline.
-            watchdog.mark_due(session, ref.id, now)
+            # The device's Last Will (or a goodbye): offline now, its alarm opened.
+            watchdog.said_offline(session, ref.id, now)
         elif not retained:
             # A retained "online" is only the broker's memory of an old connection.
             watchdog.flush_seen(session, [watchdog.Seen(ref.id, now, ref.period_s)],

@@ -102,10 +102,15 @@ def back_online(session: Session, device: Device, now: datetime) -> None:
         alarms.clear(session, alarm, now, reason="device back online")
 
 
-def mark_due(session: Session, device_id: int, now: datetime) -> None:
-    """The device said it is going (its Last Will): let the next sweep take it offline."""
-    session.execute(update(Device).where(Device.id == device_id, Device.offline_since.is_(None))
-                    .values(offline_after=now))
+def said_offline(session: Session, device_id: int, now: datetime) -> bool:
+    """The device said it is going (its Last Will, or a goodbye): offline now; the caller commits.
+
+    Taken offline at once rather than left due for the next sweep: a heartbeat heard before
+    the will but written after it would otherwise push the due time a whole period on.
+    Returns whether this call took it offline (False when it already was).
+    """
+    return bool(_take_offline(session, [device_id], now,
+                              Device.offline_since.is_(None)))
 
 
 def sweep(session: Session, now: datetime, limit: int = 500) -> list[int]:
@@ -117,12 +122,19 @@ def sweep(session: Session, now: datetime, limit: int = 500) -> list[int]:
                           .order_by(Device.offline_after).limit(limit)).all()
     if not due:
         return []
+    return _take_offline(session, due, now, Device.offline_after <= now)
+
+
+def _take_offline(session: Session, ids, now: datetime, still) -> list[int]:
+    """Mark the devices offline where `still` holds, open their alarms; returns those taken."""
     # One conditional UPDATE claims the batch; RETURNING says which rows this process got
     # (another bridge process, or a heartbeat just written, may have taken some).
     claimed = session.scalars(
-        update(Device).where(Device.id.in_(due), Device.offline_after <= now)
+        update(Device).where(Device.id.in_(ids), still)
         .values(offline_since=now, offline_after=None).returning(Device.id)
         .execution_options(synchronize_session=False)).all()
+    if not claimed:
+        return []
     devices = session.scalars(select(Device).where(Device.id.in_(claimed))
                               .execution_options(populate_existing=True)).all()
     for device in devices:
@@ -135,6 +147,5 @@ def sweep(session: Session, now: datetime, limit: int = 500) -> list[int]:
                 session, enrollee_id=device.enrollee_id, kind=AlarmKind.DEVICE_OFFLINE,
                 severity=Severity.HIGH, now=now, device_id=device.id, serial=device.serial)
             event.alarm_id = alarm.id
-    if devices:
-        log.info("watchdog: %d device(s) went offline", len(devices))
+    log.info("watchdog: %d device(s) went offline", len(devices))
     return [device.id for device in devices]

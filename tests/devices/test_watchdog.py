@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from devices import watchdog
 from devices.watchdog import Seen
@@ -124,11 +124,33 @@ def test_it_takes_a_device_in_stock_offline_without_an_alarm(session):
     assert offline_alarms(session, stock) == []
 
 
-def test_a_last_will_makes_the_device_due_at_once(session, device):
+def test_a_last_will_takes_the_device_offline_at_once_and_once(session, device):
     beat(session, device, NOW)
-    watchdog.mark_due(session, device.id, NOW + timedelta(seconds=5))
-    assert watchdog.sweep(session, NOW + timedelta(seconds=5)) == [device.id]
+    will = NOW + timedelta(seconds=5)
+    assert watchdog.said_offline(session, device.id, will) is True
+    session.refresh(device)
+    assert (device.offline_since, device.offline_after) == (will, None)
     assert len(offline_alarms(session, device)) == 1
+    # The broker's retained copy of the same will, heard again after a restart: nothing new.
+    assert watchdog.said_offline(session, device.id, will + timedelta(minutes=1)) is False
+    assert watchdog.sweep(session, will + timedelta(hours=1)) == []
+    assert len(offline_alarms(session, device)) == 1
+    assert session.scalar(select(func.count()).select_from(DeviceEvent).where(
+        DeviceEvent.device_id == device.id, DeviceEvent.type == "offline")) == 1
+
+
+def test_a_heartbeat_heard_before_the_will_and_written_after_it_changes_nothing(
+        session, device):
+    beat(session, device, NOW)
+    will = NOW + timedelta(seconds=20)
+    # The heartbeat process heard it at +19 s and writes its batch at +21 s, after the will.
+    watchdog.said_offline(session, device.id, will)
+    assert watchdog.flush_seen(session, [Seen(device.id, will - timedelta(seconds=1), 60)],
+                               GRACE, will + timedelta(seconds=1)) == []
+    session.refresh(device)
+    assert device.offline_since == will
+    [alarm] = offline_alarms(session, device)
+    assert alarm.cleared_at is None
 
 
 def test_it_finds_overdue_devices_through_the_index(session):
