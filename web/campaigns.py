@@ -54,6 +54,15 @@ DELIVERY_STATES = {"queued": _l("Waiting"), "sending": _l("Sending"), "sent": _l
 HEAT_LEVELS = {0: _l("green"), 1: _l("yellow"), 2: _l("orange"), 3: _l("red")}
 
 
+@bp.app_template_filter("campaign_title")
+def campaign_title(campaign) -> str:
+    """The title in the reader's language: stored titles begin with a kind's code."""
+    place = campaign.title.split(": ", 1)[-1]
+    if campaign.scam_kind is not None:
+        return f"{SCAM_KINDS.get(campaign.scam_kind.value, campaign.scam_kind.value)}: {place}"
+    return f"{KINDS.get(campaign.kind.value, campaign.kind.value)}: {place}"
+
+
 def _districts():
     return city_districts.load(runtime().settings.campaigns, shipped_neighbours())
 

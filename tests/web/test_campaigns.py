@@ -50,6 +50,11 @@ def test_it_previews_the_recipients_by_municipality_before_sending(client, login
     assert {d.state for d in deliveries} == {DeliveryState.QUEUED} and len(deliveries) == 2
     shown = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert "Persone avvisate: 2" in shown or "In attesa" in shown
+    # The operator reads the kind of scam in words, on the warning and in the list.
+    listed = client.get("/campaigns").get_data(as_text=True)
+    for page in (shown, listed):
+        assert "Falso carabiniere o poliziotto: Bresso" in page
+        assert "fake_carabiniere" not in page
 
 
 def test_it_names_each_mistake_of_a_report_beside_its_field(client, login):
