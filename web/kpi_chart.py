@@ -59,7 +59,22 @@ def chart(days) -> Chart:
                 continue
             runs[-1].append((x(index), y(share), day, share))
         c.series[name] = [run for run in runs if run]
-    every = max(1, round(count / 8))
-    c.labels = [(x(i), f"{day:%d/%m}") for i, (day, _) in enumerate(days)
-                if i % every == 0 or i == count - 1]
+    c.labels = [(x(i), f"{days[i][0]:%d/%m}") for i in label_days(count)]
     return c
+
+
+def label_days(count: int, most: int = 8) -> list[int]:
+    """Which days get a date under the axis: about `most`, evenly, the first and the last.
+
+    The last day always has its date; the regular one before it gives way when it would
+    sit closer than half a spacing (the two dates would print over each other).
+    """
+    if count == 0:
+        return []
+    every = max(1, round(count / most))
+    chosen = list(range(0, count, every))
+    if chosen[-1] != count - 1:
+        if count - 1 - chosen[-1] < every / 2 and len(chosen) > 1:
+            chosen.pop()
+        chosen.append(count - 1)
+    return chosen

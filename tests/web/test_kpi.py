@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -113,3 +114,18 @@ def test_the_last_30_days_by_default_in_json(client, tokens, users):
     assert body["total"]["share_within_60s"] is None
     assert timedelta(days=29) == (datetime.fromisoformat(body["until"])
                                   - datetime.fromisoformat(body["from"]))
+
+
+def test_the_chart_dates_the_first_and_last_day_and_never_prints_two_dates_over_each_other():
+    from web.kpi_chart import label_days
+
+    # A month, as the page opens: the last regular date (28/11) would touch the last (29/11).
+    assert label_days(30) == [0, 4, 8, 12, 16, 20, 24, 29]
+    assert label_days(31) == [0, 4, 8, 12, 16, 20, 24, 28, 30]
+    assert label_days(7) == list(range(7))
+    assert label_days(1) == [0] and label_days(0) == []
+    for count in range(2, 400):
+        chosen = label_days(count)
+        every = max(1, round(count / 8))
+        assert chosen[0] == 0 and chosen[-1] == count - 1
+        assert min(b - a for a, b in itertools.pairwise(chosen)) >= every / 2, count
