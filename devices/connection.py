@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -32,12 +34,56 @@ class BrokerAddress:
                    unquote(parts.password) if parts.password else None, tls)
 
 
+log = logging.getLogger(__name__)
+
+# A broker that stays unreachable is said again at most this often (paho retries every 30 s).
+REPEAT_AFTER_S = 300.0
+
+
+class Client(mqtt.Client):
+    """paho's client, saying why it cannot connect: paho itself retries without a word.
+
+    A broker certificate the machine does not trust, a wrong port, a broker down: each is
+    logged once as a warning naming the address and the reason, again if the reason changes
+    or it lasts, and a line when the connection succeeds after all.
+    """
+
+    def __init__(self, *args, address: BrokerAddress, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._address = address
+        self._failing: str | None = None
+        self._said_at = 0.0
+
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        try:
+            result = super().reconnect()
+        except OSError as exc:
+            self._failed(exc)
+            raise
+        if self._failing is not None:
+            log.info("mqtt %s: reached %s:%s", self._client_id.decode(), self._address.host,
+                     self._address.port)
+            self._failing = None
+        return result
+
+    def _failed(self, exc: OSError) -> None:
+        reason = str(exc) or type(exc).__name__
+        if reason == self._failing and time.monotonic() - self._said_at < REPEAT_AFTER_S:
+            return
+        self._failing, self._said_at = reason, time.monotonic()
+        hint = (" (is the broker's certificate authority trusted on this machine?)"
+                if isinstance(exc, ssl.SSLCertVerificationError) else "")
+        log.warning("mqtt %s: cannot connect to %s:%s%s: %s; retrying with backoff",
+                    self._client_id.decode(), self._address.host, self._address.port,
+                    " over TLS" if self._address.tls else "", reason + hint)
+
+
 def make_client(address: BrokerAddress, client_id: str, *, manual_ack: bool = False,
                 username: str | None = None, password: str | None = None,
                 protocol: int = mqtt.MQTTv5) -> mqtt.Client:
     """A paho client (MQTT 5 unless told) with the callback API of paho 2, not yet connected."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                         protocol=protocol, manual_ack=manual_ack)
+    client = Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                    protocol=protocol, manual_ack=manual_ack, address=address)
     user = username if username is not None else address.username
     if user is not None:
         client.username_pw_set(user, password if username is not None else address.password)

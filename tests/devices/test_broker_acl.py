@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import shutil
 import ssl
 import subprocess
@@ -123,7 +124,7 @@ def test_the_bridge_works_under_the_acl_with_a_shared_subscription(
 
 
 @pytest.mark.skipif(not shutil.which("openssl"), reason="openssl is needed to make a test cert")
-def test_the_production_configuration_starts_and_serves_devices_over_tls(tmp_path):
+def test_the_production_configuration_starts_and_serves_devices_over_tls(tmp_path, caplog):
     certs = tmp_path / "certs"
     certs.mkdir()
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -163,6 +164,25 @@ def test_the_production_configuration_starts_and_serves_devices_over_tls(tmp_pat
         assert info.is_published()
         client.disconnect()
         client.loop_stop()
+
+        # A bridge on a machine that does not trust the certificate says so, once, while
+        # paho keeps retrying.
+        failures = []
+        with caplog.at_level(logging.INFO, logger="devices.connection"):
+            untrusting = make_client(BrokerAddress.from_url(f"mqtts://127.0.0.1:{tls_port}"),
+                                     "bridge-untrusting")
+            untrusting.on_connect_fail = lambda *_args: failures.append(1)
+            untrusting.connect_async("127.0.0.1", tls_port)
+            untrusting.loop_start()
+            try:
+                wait_for(lambda: len(failures) >= 3, timeout=15)
+            finally:
+                untrusting.loop_stop()
+        said = [r.getMessage() for r in caplog.records if r.name == "devices.connection"]
+        assert len(said) == 1, said
+        assert f"cannot connect to 127.0.0.1:{tls_port} over TLS" in said[0]
+        assert "certificate verify failed" in said[0]
+        assert "certificate authority trusted on this machine" in said[0]
     finally:
         process.terminate()
         process.wait(5)
