@@ -16,14 +16,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from telecare import alarms
+from telecare.actor import Actor
 from telecare.models import (
+    AlarmKind,
     Campaign,
     CampaignDelivery,
+    CampaignKind,
     CampaignState,
     DeliveryState,
     Enrollee,
     EnrolleePhone,
     PhoneKind,
+    Severity,
 )
 from telecare.quiet import quiet_until
 from telecare.settings import CampaignSettings
@@ -148,6 +153,9 @@ def _send_one(session: Session, sender: Sender, settings: CampaignSettings, deli
         delivery.state = DeliveryState.FAILED
         delivery.reason = f"no {'mobile ' if campaign.channel == 'sms' else ''}phone number"
         report.failed += 1
+        # Nobody can ring a heat check through to a person without a phone: left alone and
+        # unchecked in a heat wave, they are an operator's to find another way.
+        check_failed(session, delivery, campaign, now)
         return
     try:
         external_id = sender.send(to=number, **message)
@@ -156,6 +164,9 @@ def _send_one(session: Session, sender: Sender, settings: CampaignSettings, deli
         if exc.permanent or delivery.attempts >= settings.max_attempts:
             delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
             report.failed += 1
+            # A number the network refuses, or a network down for every attempt: the person
+            # was never asked how they are, just as if they had not answered.
+            check_failed(session, delivery, campaign, now)
         else:
             delivery.state = DeliveryState.QUEUED
             delivery.next_attempt_at = now + timedelta(minutes=settings.retry_minutes)
@@ -170,6 +181,35 @@ def _fail(session: Session, delivery_id: int, reason: str, now: datetime) -> Non
     session.execute(update(CampaignDelivery).where(CampaignDelivery.id == delivery_id)
                     .values(state=DeliveryState.FAILED, reason=reason, updated_at=now,
                             next_attempt_at=None))
+    # A fault of ours stopped the call, but the person it was for is as unchecked as one who
+    # did not answer. In a savepoint: should opening the alarm be what failed, the delivery
+    # must still be recorded failed, not left claimed forever.
+    try:
+        with session.begin_nested():
+            delivery = session.get(CampaignDelivery, delivery_id, populate_existing=True)
+            if delivery is not None:
+                check_failed(session, delivery, session.get(Campaign, delivery.campaign_id),
+                             now)
+    except Exception:
+        log.exception("delivery %s: could not open its heat-check alarm", delivery_id)
+
+
+def check_failed(session: Session, delivery: CampaignDelivery, campaign: Campaign,
+                 now: datetime) -> None:
+    """A delivery has just ended failed: if it was a heat check, an operator must know.
+
+    A person living alone who could not be reached on a heat wave's daily call may be ill
+    from the heat, so a `heat_check_unanswered` alarm opens for them, as three missed weekly
+    calls open `missed_courtesy_calls`. Warnings that fail stay failed deliveries: they told,
+    they did not ask. A second failure while the alarm is unresolved joins its timeline.
+    """
+    if campaign.kind != CampaignKind.HEAT_CHECK:
+        return
+    alarms.raise_alarm(session, enrollee_id=delivery.enrollee_id,
+                       kind=AlarmKind.HEAT_CHECK_UNANSWERED, severity=Severity.HIGH, now=now,
+                       actor=Actor.system(), campaign=campaign.id, title=campaign.title,
+                       delivery=delivery.id, attempts=delivery.attempts,
+                       reason=delivery.reason)
 
 
 def phone_for(session: Session, enrollee_id: int, channel: str) -> str | None:

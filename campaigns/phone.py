@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from campaigns.delivery import check_failed
 from telecare.models import (
     CallAttempt,
     CallOutcome,
+    Campaign,
     CampaignDelivery,
     DeliveryState,
     SmsMessage,
@@ -43,7 +45,8 @@ def follow_outcomes(session: Session, settings: CampaignSettings, now: datetime)
     """Move sent deliveries on from their call's or text's outcome; returns how many moved.
 
     Only a key press counts as heard: voicemail, no answer, busy and silence are retried
-    like a failure, up to the attempts allowed.
+    like a failure, up to the attempts allowed. A heat check unheard after the last attempt
+    opens a `heat_check_unanswered` alarm for the person (see delivery.check_failed).
     """
     moved = 0
     for delivery in session.scalars(select(CampaignDelivery).where(
@@ -73,4 +76,5 @@ def follow_outcomes(session: Session, settings: CampaignSettings, now: datetime)
             delivery.next_attempt_at = now + timedelta(minutes=settings.retry_minutes)
         else:
             delivery.state, delivery.reason = DeliveryState.FAILED, reason
+            check_failed(session, delivery, session.get(Campaign, delivery.campaign_id), now)
     return moved

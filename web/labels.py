@@ -56,6 +56,7 @@ ALARM_KINDS = {
     "button": _l("Button pressed"), "fall": _l("Fall detected"),
     "help_requested": _l("Asked for help on a call"),
     "missed_courtesy_calls": _l("Weekly call unanswered"),
+    "heat_check_unanswered": _l("Heat check unanswered"),
     "device_offline": _l("Device offline"), "low_battery": _l("Low battery"),
     "power_loss": _l("Mains power lost"),
     "service_stalled": _l("Service part stalled"),

@@ -18,6 +18,9 @@ class AlarmKind(enum.StrEnum):
     FALL = "fall"
     HELP_REQUESTED = "help_requested"
     MISSED_COURTESY_CALLS = "missed_courtesy_calls"
+    # A person living alone did not answer the daily call of a heat wave (or could not be
+    # called at all): nobody knows how they are.
+    HEAT_CHECK_UNANSWERED = "heat_check_unanswered"
     DEVICE_OFFLINE = "device_offline"
     LOW_BATTERY = "low_battery"
     POWER_LOSS = "power_loss"

@@ -1,10 +1,11 @@
-"""A scam warning through the real telephony path: our app over HTTP, the Twilio stand-in."""
+"""Warnings and heat checks through the real telephony path: our app over HTTP, the Twilio
+stand-in."""
 
 from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from campaigns.delivery import delivery_report
 from campaigns.geography import shipped_neighbours
+from campaigns.heat import HeatCoverage
 from campaigns.phone import TelephonySender
 from campaigns.scams import read_scam_report, send_scam_warning
 from campaigns.sweep import tick
@@ -20,7 +22,17 @@ from telecare.actor import Actor
 from telecare.db import session_scope
 from telecare.enrolment import service
 from telecare.enrolment.record import read_enrollee
-from telecare.models import CallAttempt, Campaign, CampaignState
+from telecare.models import (
+    Alarm,
+    AlarmKind,
+    CallAttempt,
+    Campaign,
+    CampaignDelivery,
+    CampaignKind,
+    CampaignState,
+    HeatForecast,
+    Severity,
+)
 from telecare.runtime import Runtime
 from telecare.settings import (
     CampaignSettings,
@@ -28,6 +40,7 @@ from telecare.settings import (
     TelephonySettings,
     TwilioSettings,
     WebSettings,
+    config_dir,
 )
 from telecare.telephony.calls import Dialer
 from telecare.telephony.ratelimit import TokenBucket
@@ -133,4 +146,66 @@ def test_it_warns_each_person_once_within_the_call_rate_and_not_at_night(phone_n
     assert busiest <= CALLS_PER_SECOND + 1
     first_round = created[:PEOPLE]
     assert (len(first_round) - 1) / (first_round[-1] - first_round[0]) <= CALLS_PER_SECOND * 1.1
+    assert sim.errors == []
+
+
+def test_a_heat_check_nobody_hears_opens_an_alarm_and_a_warning_nobody_hears_does_not(
+        phone_network):
+    runtime, sim, sender, clock = phone_network
+    # Six people living alone in Milan on a red day: each gets the heat warning and the
+    # daily check call. Three answer and press 1; one never answers, one has an answering
+    # machine, and one's number the network refuses (the card holds a wrong number).
+    numbers = [f"+390226{n:06d}" for n in range(100, 106)]
+    with session_scope(runtime.sessions) as session:
+        people = {}
+        for number in numbers:
+            data = read_enrollee(enrollee_data(
+                municipality_istat="015146", lives_alone=True,
+                phones=[{"number": number, "kind": "landline"}]),
+                MORNING.date(), runtime.settings.enrolment)
+            people[number] = service.enrol(session, data, Actor("giulia"), MORNING).id
+        session.add(HeatForecast(city="MILANO", day=MORNING.astimezone(ROME).date(), level=3,
+                                 issued_on=MORNING.date(), source="manual",
+                                 updated_at=MORNING))
+    for number in numbers[:3]:
+        sim.person(number, "answer", ["1"])
+    sim.person(numbers[3], "no_answer")
+    sim.person(numbers[4], "voicemail")
+    sim.person(numbers[5], "invalid")
+    unheard = {people[n] for n in numbers[3:]}
+
+    coverage = HeatCoverage.from_toml(config_dir() / "heat.toml")
+    # The retry half an hour on, as configured: retried at once, the warning's and the
+    # check's calls to one person would hit the telephony layer's per-number limit.
+    settings = CampaignSettings(max_attempts=2, retry_minutes=30)
+    started = time.monotonic()
+    while time.monotonic() - started < 60:
+        tick(runtime.sessions, sender, settings, ROME, clock.at, coverage, ["it"])
+        sim.wait_idle(timeout=30)
+        clock.at += timedelta(minutes=31)
+        with session_scope(runtime.sessions) as session:
+            campaigns = session.scalars(select(Campaign)).all()
+            if len(campaigns) == 2 and all(c.state == CampaignState.DONE for c in campaigns):
+                break
+    with session_scope(runtime.sessions) as session:
+        reports = {c.kind: delivery_report(session, c)
+                   for c in session.scalars(select(Campaign))}
+        failed_checks = set(session.scalars(
+            select(CampaignDelivery.enrollee_id).join(Campaign)
+            .where(Campaign.kind == CampaignKind.HEAT_CHECK,
+                   CampaignDelivery.state == "failed")))
+        found = session.scalars(select(Alarm).order_by(Alarm.enrollee_id)).all()
+        alarms = [(a.enrollee_id, a.kind, a.severity, [e.kind for e in a.events])
+                  for a in found]
+        reasons = [a.events[0].detail["reason"] for a in found]
+    assert reports == {CampaignKind.HEAT_WARNING: {"delivered": 3, "failed": 3},
+                       CampaignKind.HEAT_CHECK: {"delivered": 3, "failed": 3}}
+    assert failed_checks == unheard
+    # One alarm for each person the check did not hear, opened once: the warnings that
+    # failed for the same people added nothing to it.
+    assert alarms == [(people[n], AlarmKind.HEAT_CHECK_UNANSWERED, Severity.HIGH, ["opened"])
+                      for n in numbers[3:]]
+    assert reasons[:2] == ["no_answer", "voicemail"] and "error 21211" in reasons[2]
+    heard = " ".join(sim.person(numbers[0]).heard)
+    assert "Se sta bene, prema il tasto 1" in heard  # the check asks; it does not just tell
     assert sim.errors == []
