@@ -27,6 +27,7 @@ def test_a_small_morning_runs_and_prints_its_kpi_table():
     table = done.stdout
     for line in ("acknowledged within 60 s", "acknowledged within 180 s",
                  "median / 90th percentile", "courtesy calls due", "alarms from missed calls",
+                 "alarms from unanswered heat checks",
                  "help requested on a call", "fell silent / went offline",
                  "heat_warning: Milano 2026-07-15 (level 3)", "heat_check: Milano",
                  "fake_carabiniere: Milano", "simulated / real time", "under 10 minutes"):

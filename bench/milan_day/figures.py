@@ -73,6 +73,7 @@ HANDLING_S = {
     "genuine": (480, 1200),  # ambulance called, the neighbour with the key sent, stay on
     "help_requested": (300, 900),  # pressed 9 on a call: doctor or family arranged
     "missed_courtesy_calls": (180, 480),  # ringing the person again, then the contacts
+    "heat_check_unanswered": (180, 480),  # the same, in the heat: the neighbour with a key
     "device_offline": (120, 300),  # phoning the person about their base unit
     "low_battery": (60, 180),
     "checked": (30, 90),  # already taken charge of (the person pressed 1): a look, closed

@@ -161,6 +161,7 @@ def _weekly_calls(out: Table, session: Session, run: DayRun) -> None:
     kinds = dict(session.execute(select(Alarm.kind, func.count()).where(*_opened(run))
                                  .group_by(Alarm.kind)).all())
     out.row("alarms from missed calls", kinds.get(AlarmKind.MISSED_COURTESY_CALLS, 0))
+    out.row("alarms from unanswered heat checks", kinds.get(AlarmKind.HEAT_CHECK_UNANSWERED, 0))
     out.row("help requested on a call (pressed 9)", kinds.get(AlarmKind.HELP_REQUESTED, 0))
 
 

@@ -44,7 +44,8 @@ from web.alarm_view import queue as console_queue
 
 OUTCOMES = {"false_alarm": Outcome.FALSE_ALARM, "genuine": Outcome.EMERGENCY_SERVICES,
             "help_requested": Outcome.DOCTOR,
-            "missed_courtesy_calls": Outcome.RESOLVED_BY_PHONE, "checked": Outcome.FALSE_ALARM}
+            "missed_courtesy_calls": Outcome.RESOLVED_BY_PHONE,
+            "heat_check_unanswered": Outcome.RESOLVED_BY_PHONE, "checked": Outcome.FALSE_ALARM}
 
 
 @dataclass
