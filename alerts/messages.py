@@ -45,11 +45,11 @@ class PhoneSender:
         return self.messenger.send(to, body, purpose=purpose)
 
 
-def address(enrollee: Enrollee | None) -> str:
+def address_params(enrollee: Enrollee | None) -> dict[str, str]:
+    """Street and floor apart: each language says the floor its own way ("piano 3")."""
     if enrollee is None:
-        return ""
-    floor = f", {enrollee.address_floor}" if enrollee.address_floor else ""
-    return f"{enrollee.address_street}{floor}"
+        return {"address": "", "floor": ""}
+    return {"address": enrollee.address_street, "floor": enrollee.address_floor or ""}
 
 
 @dataclass(frozen=True)
@@ -101,15 +101,18 @@ def prepare(runtime: Runtime, notification_ids: list[int]) -> list[Job]:
                         "thanks": "callback_ok"}
                 else:
                     script, params = "alarm", {
-                        "name": who, "address": address(enrollee),
+                        "name": who, **address_params(enrollee),
                         "operator": settings.alerts.operator_number, "thanks": "alarm_thanks"}
+                # What happened, in words that fit: only a button, a fall or a request is
+                # "asking for help"; a missed call or a silent device is said as such.
+                params["kind"] = alarm.kind.value
                 params["notification"] = notification.id
                 jobs.append(Job(**base, script=script, params=params))
             else:
                 line = "alarm_sms_supervisor" if notification.target.startswith(
                     "supervisor") else "alarm_sms_contact"
                 body = wording(notification.language, line, name=who,
-                                address=address(enrollee), code=alarm.code, alarm=alarm.id,
+                                **address_params(enrollee), code=alarm.code, alarm=alarm.id,
                                 kind=alarm.kind.value,
                                 minutes=round((now - alarm.opened_at).total_seconds() / 60))
                 jobs.append(Job(**base, body=body))

@@ -20,6 +20,7 @@ from telecare.models import (
     AlarmNotification,
     Device,
     DeviceState,
+    Enrollee,
     NotificationState,
     Severity,
 )
@@ -129,6 +130,10 @@ class Ladder:
     def timeline(self, alarm_id: int, kind: str | None = None) -> list:
         events = self.alarm(alarm_id).events
         return [e for e in events if kind is None or e.kind == kind]
+
+    def enrollee_name(self, alarm_id: int) -> str:
+        with self.sessions() as session:
+            return session.get(Enrollee, session.get(Alarm, alarm_id).enrollee_id).full_name
 
     def rungs(self, alarm_id: int) -> list[str]:
         return [e.detail["action"] for e in self.timeline(alarm_id, "step")]

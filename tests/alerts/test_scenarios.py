@@ -197,3 +197,31 @@ def test_a_call_claimed_by_an_engine_that_stopped_is_given_up_once_and_shown(lad
     assert ladder.engine.claim_pending() == [] and len(ladder.timeline(alarm_id,
                                                                        "voice_failed")) == 1
     assert ladder.called() == []  # never placed, so never placed twice
+
+
+def test_an_unanswered_heat_check_is_said_as_such_to_the_person_and_to_the_neighbour(ladder):
+    sim = ladder.sim
+    alarm_id, _ = ladder.taken_up(AlarmKind.HEAT_CHECK_UNANSWERED, Severity.HIGH)
+    ladder.clock.advance(15 * 60)  # the operators' quarter of an hour: the person called back
+    ladder.engine.run_once()
+    callback = sim.phone(LANDLINE).expect_call().heard(
+        "La chiamiamo per sapere come sta con questo caldo")
+    assert not any("richiesta di aiuto" in line for line in callback.call.heard)
+    callback.hang_up().ended()
+    ladder.settle()
+
+    ladder.clock.advance(15 * 60)
+    ladder.engine.run_once()  # Anna's rung: she hears why, not that Maria asked for help
+    name = ladder.enrollee_name(alarm_id)
+    sim.phone(ANNA).expect_call().heard(
+        f"Non riusciamo a raggiungere {name}: con l'ondata di calore non ha risposto "
+        "alle nostre telefonate. Abita in Via Padova 10, piano 3.").press("1").heard(
+        "preso in carico").ended()
+    text = sim.phone(ANNA).expect_sms(f"OK {ladder.alarm(alarm_id).code}")
+    assert f"non riusciamo a raggiungere {name}" in text.body
+    assert "Indirizzo: Via Padova 10, piano 3." in text.body
+    assert "ha chiesto aiuto" not in text.body
+    ladder.settle()
+    assert ladder.alarm(alarm_id).state == AlarmState.ACKNOWLEDGED
+    sim.wait_idle()
+    sim.assert_no_unexpected()
