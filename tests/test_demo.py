@@ -247,6 +247,7 @@ def demo(tmp_path):
     running.kill()
 
 
+@pytest.mark.own_sqlite
 def test_the_demo_serves_alarms_arrive_weekly_calls_ring_and_ctrl_c_stops_everything(demo):
     demo.start().wait_until_serving()
     banner = demo.output
@@ -268,6 +269,7 @@ def test_the_demo_serves_alarms_arrive_weekly_calls_ring_and_ctrl_c_stops_everyt
     demo.assert_stopped_cleanly(demo.stop(signal.SIGINT, whole_tree=True))
 
 
+@pytest.mark.own_sqlite
 def test_sigterm_stops_the_demo_and_a_restart_keeps_the_city_it_seeded(demo):
     demo.start().wait_until_serving()
     assert "seeding 300 enrollees" in demo.output
@@ -281,6 +283,7 @@ def test_sigterm_stops_the_demo_and_a_restart_keeps_the_city_it_seeded(demo):
     demo.assert_stopped_cleanly(demo.stop(signal.SIGTERM, whole_tree=False))
 
 
+@pytest.mark.own_sqlite
 def test_a_port_already_taken_is_said_plainly_before_anything_starts(demo):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", demo.port))

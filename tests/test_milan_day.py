@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
+@pytest.mark.own_sqlite
 def test_a_small_morning_runs_and_prints_its_kpi_table():
     # 07:00-12:00: the heat bulletin (07:30), the calling day and warnings from 09:00, the
     # scam report (10:30). Steps of 10 s keep it short.

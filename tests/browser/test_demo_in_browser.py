@@ -14,6 +14,8 @@ import signal
 import sqlite3
 import time
 
+import pytest
+
 from tests.test_demo import demo, wait_until  # noqa: F401 (the fixture)
 
 NOT_FINAL = ("pending", "sending", "sent")
@@ -45,6 +47,7 @@ def next_alarm_arriving_live(page, known: list[int]) -> int:
     return alarm_id
 
 
+@pytest.mark.own_sqlite
 def test_an_operator_sees_a_demo_alarm_arrive_live_takes_charge_and_resolves_it(demo, page):  # noqa: F811
     demo.start().wait_until_serving()
     username, password = banner_login(demo.output)
