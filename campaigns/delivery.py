@@ -1,8 +1,10 @@
 """Delivering a campaign: queue each recipient once, send when it is not night, retry, track.
 
-A sweep claims due deliveries one by one with a conditional UPDATE (healthchecks' pattern), so
-two processes never send the same warning twice and a restart loses nothing: the state lives
-in `campaign_delivery`, not in the scheduler.
+A sweep claims a batch of due deliveries with one conditional UPDATE (healthchecks' pattern;
+RETURNING says which rows this process got), so two processes never send the same warning
+twice and a restart loses nothing: the state lives in `campaign_delivery`, not in the
+scheduler. A delivery left claimed by a process that stopped before recording it is failed
+after a lease, never sent again (it may have gone out).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from telecare import alarms
 from telecare.actor import Actor
+from telecare.db import begin_writing
 from telecare.models import (
     AlarmKind,
     Campaign,
@@ -35,6 +38,9 @@ from telecare.settings import CampaignSettings
 from telecare.telephony.port import TelephonyError
 
 log = logging.getLogger(__name__)
+# A claimed delivery is sent and recorded within seconds; one still claimed after this was
+# left by a process that stopped.
+SENDING_LEASE = timedelta(minutes=10)
 
 
 class Sender(Protocol):
@@ -81,21 +87,26 @@ class SweepReport:
 
 def deliver_due(sessions: sessionmaker[Session], sender: Sender, settings: CampaignSettings,
                 zone: ZoneInfo, now: datetime, limit: int = 100) -> SweepReport:
-    """Send what is due now; each delivery is claimed, sent and recorded on its own."""
+    """Send what is due now: claimed as a batch, then each sent and recorded on its own."""
     report = SweepReport()
     with sessions() as session:
+        begin_writing(session)  # reads, then claims: a writer from the start on SQLite
         report.deferred = _defer_quiet(session, settings, zone, now)
-        session.commit()
+        report.failed += _abandon_stale(session, now)
         due = session.scalars(
             select(CampaignDelivery.id)
             .where(CampaignDelivery.state == DeliveryState.QUEUED,
                    CampaignDelivery.next_attempt_at <= now)
             .order_by(CampaignDelivery.next_attempt_at, CampaignDelivery.id).limit(limit)).all()
-    for delivery_id in due:
+        claimed = set(session.scalars(
+            update(CampaignDelivery)
+            .where(CampaignDelivery.id.in_(due), CampaignDelivery.state == DeliveryState.QUEUED)
+            .values(state=DeliveryState.SENDING, updated_at=now)
+            .returning(CampaignDelivery.id)
+            .execution_options(synchronize_session=False)).all()) if due else set()
+        session.commit()  # another process's sweep now passes these by
+    for delivery_id in (d for d in due if d in claimed):
         with sessions() as session:
-            if not _claim(session, delivery_id, now):
-                continue  # another process got there first
-            session.commit()
             try:
                 _send_one(session, sender, settings, delivery_id, now, report)
             except Exception as exc:  # one bad row must not stop the sweep
@@ -105,6 +116,24 @@ def deliver_due(sessions: sessionmaker[Session], sender: Sender, settings: Campa
                 report.failed += 1
             session.commit()
     return report
+
+
+def _abandon_stale(session: Session, now: datetime) -> int:
+    """Claimed by a process that stopped before recording what became of it: failed.
+
+    Never sent again: the call or text may have gone out. A heat check so ended opens its
+    alarm, as an unanswered one does: nobody knows how the person is.
+    """
+    stale = session.scalars(select(CampaignDelivery).where(
+        CampaignDelivery.state == DeliveryState.SENDING,
+        CampaignDelivery.updated_at < now - SENDING_LEASE)).all()
+    for delivery in stale:
+        delivery.state, delivery.next_attempt_at, delivery.updated_at = (
+            DeliveryState.FAILED, None, now)
+        delivery.reason = "abandoned: the process sending it stopped before recording it"
+        log.warning("delivery %s: %s", delivery.id, delivery.reason)
+        check_failed(session, delivery, session.get(Campaign, delivery.campaign_id), now)
+    return len(stale)
 
 
 def _defer_quiet(session: Session, settings: CampaignSettings, zone: ZoneInfo,
@@ -121,20 +150,14 @@ def _defer_quiet(session: Session, settings: CampaignSettings, zone: ZoneInfo,
         .values(next_attempt_at=until)).rowcount
 
 
-def _claim(session: Session, delivery_id: int, now: datetime) -> bool:
-    result = session.execute(
-        update(CampaignDelivery)
-        .where(CampaignDelivery.id == delivery_id,
-               CampaignDelivery.state == DeliveryState.QUEUED)
-        .values(state=DeliveryState.SENDING, updated_at=now))
-    return result.rowcount == 1
-
-
 def _send_one(session: Session, sender: Sender, settings: CampaignSettings, delivery_id: int,
               now: datetime, report: SweepReport) -> None:
-    delivery = session.get(CampaignDelivery, delivery_id)
-    campaign = session.get(Campaign, delivery.campaign_id)
-    enrollee = session.get(Enrollee, delivery.enrollee_id)
+    # One query for the three rows: this runs for every warning to every person.
+    delivery, campaign, enrollee = session.execute(
+        select(CampaignDelivery, Campaign, Enrollee)
+        .join(Campaign, Campaign.id == CampaignDelivery.campaign_id)
+        .join(Enrollee, Enrollee.id == CampaignDelivery.enrollee_id)
+        .where(CampaignDelivery.id == delivery_id)).one()
     number = phone_for(session, enrollee.id, campaign.channel)
     language = enrollee.language if enrollee.language in campaign.messages else "it"
     message = {"channel": campaign.channel, "language": language,

@@ -201,3 +201,27 @@ def test_it_sweeps_plans_heat_sends_and_finishes_in_one_pass(session, people):
     again = tick(_reuse(session), network, CampaignSettings(), ROME, MORNING, coverage, ["it"])
     assert again.sent.sent == 0 and len(network.sent) == 3
     assert warning.state == CampaignState.QUEUED  # sent, the outcomes not known yet
+
+
+def test_a_delivery_left_claimed_by_a_stopped_process_is_failed_after_its_lease_never_resent(
+        session, people):
+    send_scam_warning(session, report(), shipped_neighbours(), None, OPERATOR, MORNING)
+    session.commit()
+    # A process claimed both, then stopped before recording either: one a moment ago (it
+    # may still be at work), one eleven minutes ago.
+    stopped, working = session.scalars(select(CampaignDelivery).order_by(
+        CampaignDelivery.id)).all()
+    for delivery, claimed_at in ((stopped, MORNING - timedelta(minutes=11)),
+                                 (working, MORNING - timedelta(minutes=1))):
+        delivery.state, delivery.updated_at = DeliveryState.SENDING, claimed_at
+    session.commit()
+
+    network = FakeNetwork()
+    swept = deliver_due(_reuse(session), network, CampaignSettings(), ROME, MORNING)
+    assert (swept.sent, swept.failed) == (0, 1)
+    assert network.sent == []  # it may have gone out: never sent twice
+    session.refresh(stopped)
+    session.refresh(working)
+    assert (stopped.state, stopped.reason) == (
+        DeliveryState.FAILED, "abandoned: the process sending it stopped before recording it")
+    assert working.state == DeliveryState.SENDING
