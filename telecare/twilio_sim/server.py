@@ -92,7 +92,8 @@ class ApiServer(ThreadingHTTPServer):
         self.sim = sim
 
     def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="twilio-stand-in",
-                                  daemon=True)
+        # A short poll: stopping waits for the loop's next look (half a second by default).
+        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name="twilio-stand-in", daemon=True)
         thread.start()
         return thread
