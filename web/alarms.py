@@ -30,7 +30,7 @@ from web import alarm_stream
 from web import alarm_view as view
 from web.access import actor, roles
 from web.alarm_errors import Refused, field_errors
-from web.db import db, now, runtime
+from web.db import db, now, runtime, writing
 from web.enrollees import parse_page
 
 bp = Blueprint("alarms", __name__, url_prefix="/alarms")
@@ -80,7 +80,7 @@ def _page(alarm: Alarm | None = None, status: int = 200, **detail):
 def _viewed(alarm: Alarm) -> None:
     """Opening an alarm shows the person's card: a view of health data, audited."""
     if alarm.enrollee is not None:
-        service.viewed(db(), alarm.enrollee, actor(), now())
+        service.viewed(writing(), alarm.enrollee, actor(), now())
         db().commit()
 
 

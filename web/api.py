@@ -12,7 +12,7 @@ from telecare.enrolment.search import MAX_PER_PAGE, search_enrollees
 from telecare.errors import ValidationFailed
 from telecare.models import Enrollee
 from web.access import AUDITORS, READERS, WRITERS, actor, api_error, roles
-from web.db import db, now, runtime
+from web.db import db, now, runtime, writing
 from web.enrollees import get_enrollee, municipality_name, parse_state
 from web.kpi import answer_times_json
 
@@ -109,7 +109,7 @@ def list_enrollees():
 @roles(*READERS)
 def get(enrollee_id: int):
     enrollee = get_enrollee(enrollee_id)
-    service.viewed(db(), enrollee, actor(), now())
+    service.viewed(writing(), enrollee, actor(), now())
     db().commit()
     return jsonify(enrollee_json(enrollee))
 

@@ -19,7 +19,7 @@ from telecare.models import CallMode, Device, DeviceState, PlannedCall, PlannedC
 from web import call_script
 from web.access import actor, roles
 from web.alarm_view import user_names
-from web.db import db, now, runtime, today
+from web.db import db, now, runtime, today, writing
 from web.i18n import translate_error
 from web.labels import CALL_RESULTS, label
 
@@ -80,7 +80,7 @@ def open_next():
 def show(call_id: int):
     planned = _planned(call_id)
     # The page is the person's card: a view of health data, audited like the card itself.
-    service.viewed(db(), planned.enrollee, actor(), now())
+    service.viewed(writing(), planned.enrollee, actor(), now())
     db().commit()
     return _page(planned)
 

@@ -26,6 +26,20 @@ def db() -> Session:
     return g.db
 
 
+def writing() -> Session:
+    """The request's session, now as a writer: for a page that reads, then records a view.
+
+    Its reads end first. On SQLite a transaction that has read cannot start writing once
+    another process (the bridge, the engine) has written meanwhile: it fails at once with
+    "database is locked", where a writer's BEGIN waits its turn.
+    """
+    session = db()
+    if request.method in READING_METHODS:
+        session.commit()
+        begin_writing(session)
+    return session
+
+
 def now():
     return runtime().clock.now()
 

@@ -18,7 +18,7 @@ from telecare.models import Device, Enrollee, EnrolleeState
 from telecare.privacy import erasure
 from web import enrollee_form
 from web.access import READERS, WRITERS, actor, roles
-from web.db import db, now, runtime, today
+from web.db import db, now, runtime, today, writing
 from web.labels import STATES, WEEKDAYS
 
 bp = Blueprint("enrollees", __name__, url_prefix="/enrollees")
@@ -89,7 +89,7 @@ def index():
 @roles(*READERS)
 def card(enrollee_id: int):
     enrollee = get_enrollee(enrollee_id)
-    service.viewed(db(), enrollee, actor(), now())
+    service.viewed(writing(), enrollee, actor(), now())
     db().commit()
     devices = db().scalars(select(Device).where(Device.enrollee_id == enrollee.id)
                            .order_by(Device.id)).all()
