@@ -95,7 +95,7 @@ def list_enrollees():
                              with_details=True)
     if found.items:
         # The items carry health notes: who read which records is kept, one entry a page.
-        audit.record(db(), actor(), "list", "enrollee", None, now(),
+        audit.record(writing(), actor(), "list", "enrollee", None, now(),
                      ids=[e.id for e in found.items])
         db().commit()
     return jsonify({
